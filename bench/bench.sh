@@ -1,0 +1,374 @@
+#!/bin/sh
+# Start-up benchmark: launcher against the kernel's floor and its peers.
+#
+#   bench/bench.sh           full run; writes bench/results.md and bench/startup.svg
+#   bench/bench.sh --smoke   a few checked runs of every contender, no files; < 1 min
+#
+# Every contender runs /bin/true from ONE shared busybox rootfs (bench/work/rootfs).
+# Needs root: rootful contenders, crun/runc, cgroups, and a user for the rootless case.
+# Environment: BENCH_WORK=DIR puts the work tree elsewhere (it must be reachable by
+# the unprivileged user launcher-bench), BENCH_RUNS=N (default 60) start-up runs.
+set -eu
+
+prog=bench.sh
+die() { echo "$prog: $*" >&2; exit 1; }
+note() { echo "$prog: $*" >&2; }
+
+smoke=0
+case "${1:-}" in
+--smoke) smoke=1 ;;
+"") ;;
+*) die "usage: $0 [--smoke]" ;;
+esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+work=${BENCH_WORK:-$here/work}
+rootfs=$work/rootfs
+bundles=$work/bundles
+out=$work/out
+runs=${BENCH_RUNS:-60}
+bench_user=launcher-bench
+target=x86_64-unknown-linux-musl
+
+[ "$(id -u)" = 0 ] || die "run me as root (sudo $0): the rootful contenders, crun/runc and the cgroup cases need it; the rootless case runs as user $bench_user, made by this script"
+
+# crun 1.8 refuses the v1/v2 hybrid cgroup layout ("cgroups in hybrid mode not
+# supported") even with --cgroup-manager=disabled; it accepts it when the
+# unified hierarchy reports no controllers. So the whole benchmark (every
+# contender alike, one mount namespace, no per-run cost) runs in a private
+# mount namespace where an empty file hides /sys/fs/cgroup/unified/cgroup.controllers.
+# The host's mounts are not touched.
+unified=/sys/fs/cgroup/unified/cgroup.controllers
+# (cgroupfs files have st_size 0: read them, `test -s` is always false.)
+if [ -z "${BENCH_IN_MOUNT_NS:-}" ] && [ -n "$(cat "$unified" 2>/dev/null)" ]; then
+    BENCH_IN_MOUNT_NS=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+if [ -n "${BENCH_IN_MOUNT_NS:-}" ]; then
+    empty=$(mktemp /tmp/bench-empty-controllers.XXXXXX)
+    mount --bind "$empty" "$unified" || die "cannot bind-mount an empty file over $unified (needed by crun 1.8)"
+    rm -f "$empty" # the bind mount keeps the inode
+    [ -z "$(cat "$unified")" ] || die "$unified still lists controllers after the bind mount"
+fi
+
+# ---------------------------------------------------------------- tools
+need_pkgs=
+need() { command -v "$1" >/dev/null 2>&1 || need_pkgs="$need_pkgs $2"; }
+need crun crun
+need runc runc
+need bwrap bubblewrap
+need hyperfine hyperfine
+need tini tini
+need catatonit catatonit
+need dumb-init dumb-init
+need python3 python3
+need file file
+need cc gcc
+need unshare util-linux
+need setpriv util-linux
+need strace strace
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs="$need_pkgs libc6-dev"
+if [ -n "$need_pkgs" ]; then
+    command -v apt-get >/dev/null 2>&1 || die "missing:$need_pkgs; install them (no apt-get here)"
+    note "installing:$need_pkgs"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need_pkgs
+fi
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (rustup) and the $target target (make toolchain)"
+
+mkdir -p "$work" "$bundles" "$out" "$work/bin"
+
+# ---------------------------------------------------------------- builds
+note "building the release launcher"
+(cd "$top" && cargo build --release --quiet) || die "cargo build --release failed in $top"
+launcher_built=$top/target/$target/release/launcher
+[ -x "$launcher_built" ] || die "no launcher binary at $launcher_built after cargo build --release"
+# The rootless contender runs it as $bench_user, who may not reach the checkout
+# (a home directory with mode 700), so every contender runs this copy.
+launcher=$work/bin/launcher
+cp "$launcher_built" "$launcher.tmp" && mv -f "$launcher.tmp" "$launcher"
+init_built=$(ls -t "$top"/target/$target/release/build/launcher-*/out/init-target/$target/release/launcher-init 2>/dev/null | head -n 1 || true)
+
+note "building the floor (bench/floor/floor.c)"
+floor=$work/bin/floor
+cc -O2 -static -Wall -Wextra -o "$floor" "$here/floor/floor.c" || die "cannot build $here/floor/floor.c with cc -O2 -static (Debian: apt-get install gcc libc6-dev)"
+
+# ---------------------------------------------------------------- rootfs
+# STAND-IN for scripts/busybox-rootfs.sh (branch `build`), used only while that
+# script has not been merged: the same layout, without its checks. Remove once
+# scripts/busybox-rootfs.sh is on main.
+standin_busybox_rootfs() {
+    note "STAND-IN: scripts/busybox-rootfs.sh is missing; building a bare busybox rootfs in $1"
+    [ -x /bin/busybox ] || die "/bin/busybox missing (apt-get install busybox-static)"
+    tmp=$1.tmp.$$
+    rm -rf "$tmp"
+    mkdir -p "$tmp/bin" "$tmp/proc" "$tmp/dev" "$tmp/sys" "$tmp/tmp" "$tmp/etc" "$tmp/root"
+    chmod 1777 "$tmp/tmp"
+    cp /bin/busybox "$tmp/bin/busybox"
+    for applet in sh true sleep cat echo id grep hostname readlink ls test; do
+        ln -s /bin/busybox "$tmp/bin/$applet"
+    done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/etc/passwd"
+    mv -T "$tmp" "$1"
+}
+if [ ! -x "$rootfs/bin/sh" ]; then
+    if [ -x "$top/scripts/busybox-rootfs.sh" ]; then
+        "$top/scripts/busybox-rootfs.sh" "$rootfs" >&2
+    else
+        standin_busybox_rootfs "$rootfs"
+    fi
+fi
+# The smoke checks look for this file to prove a contender runs in the rootfs.
+touch "$rootfs/.bench-rootfs"
+for d in proc dev sys tmp; do
+    [ -d "$rootfs/$d" ] || die "$rootfs/$d is missing: the runtimes mount over it"
+done
+
+# ---------------------------------------------------------------- rootless user
+if ! id -u "$bench_user" >/dev/null 2>&1; then
+    note "creating the unprivileged user $bench_user for the rootless contender"
+    useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin "$bench_user" ||
+        die "useradd $bench_user failed"
+fi
+bench_uid=$(id -u "$bench_user")
+bench_gid=$(id -g "$bench_user")
+as_user="setpriv --reuid=$bench_uid --regid=$bench_gid --clear-groups"
+$as_user test -r "$rootfs/bin/busybox" -a -x "$launcher" ||
+    die "$bench_user cannot read $rootfs/bin/busybox or run $launcher: some parent directory of $work is closed to others; set BENCH_WORK to a directory everyone can reach (e.g. /var/tmp/launcher-bench)"
+
+# ---------------------------------------------------------------- payloads and bundles
+# Runs as the container's command in --smoke: proves it ran inside the rootfs
+# (the marker), in a new PID namespace (small $$), as root inside, and shows
+# the cgroups it is in so that the limit cases can be checked.
+check='test -e /.bench-rootfs && echo "ok pid=$$ uid=$(id -u) pids=$(grep :pids: /proc/self/cgroup) memory=$(grep :memory: /proc/self/cgroup)"'
+# unshare+chroot has no /proc in the container.
+check_noproc='test -e /.bench-rootfs && echo "ok pid=$$ uid=$(id -u)"'
+
+# bundle NAME LIMITS(yes|no) ARGS...: an OCI bundle over the shared rootfs.
+bundle() {
+    name=$1 limits=$2
+    shift 2
+    mkdir -p "$bundles/$name"
+    if [ "$limits" = yes ]; then
+        set -- --pids 10 --memory 52428800 -- "$@"
+    else
+        set -- -- "$@"
+    fi
+    python3 "$here/oci/config.py" --rootfs "$rootfs" "$@" >"$bundles/$name/config.json.tmp" ||
+        die "cannot write $bundles/$name/config.json"
+    mv -f "$bundles/$name/config.json.tmp" "$bundles/$name/config.json"
+}
+for limits in no yes; do
+    bundle "true-$limits" "$limits" /bin/true
+    bundle "sleep-$limits" "$limits" /bin/sleep 1
+    bundle "smoke-$limits" "$limits" /bin/sh -c "$check"
+done
+
+# ---------------------------------------------------------------- contenders
+contenders="exec setpriv floor unshare bwrap launcher launcher-rootless launcher-limits crun crun-limits runc runc-limits"
+
+# cmd NAME KIND ID: the command line (for `eval set --` and hyperfine -N) of
+# contender NAME running payload KIND (true, sleep, smoke) as container ID.
+cmd() {
+    case $2 in
+    true) payload=/bin/true ;;
+    sleep) payload='/bin/sleep 1' ;;
+    smoke) payload="/bin/sh -c '$check'" ;;
+    esac
+    case $1 in
+    exec) echo "$rootfs/bin/busybox true" ;;
+    setpriv) echo "$as_user $rootfs/bin/busybox true" ;;
+    floor) echo "$floor $rootfs $payload" ;;
+    unshare)
+        [ "$2" = smoke ] && payload="/bin/sh -c '$check_noproc'"
+        echo "unshare --user --map-root-user --pid --fork --mount --uts chroot $rootfs $payload"
+        ;;
+    bwrap) echo "bwrap --unshare-user --unshare-pid --unshare-uts --bind $rootfs / --proc /proc --dev /dev $payload" ;;
+    launcher) echo "$launcher run --rootfs $rootfs -- $payload" ;;
+    launcher-rootless) echo "$as_user $launcher run --rootfs $rootfs -- $payload" ;;
+    launcher-limits) echo "$launcher run --rootfs $rootfs --pids-limit 10 --memory 50m -- $payload" ;;
+    crun) echo "crun --cgroup-manager=disabled run --bundle $bundles/$2-no $3" ;;
+    crun-limits) echo "crun --cgroup-manager=cgroupfs run --bundle $bundles/$2-yes $3" ;;
+    runc) echo "runc run --bundle $bundles/$2-no $3" ;;
+    runc-limits) echo "runc run --bundle $bundles/$2-yes $3" ;;
+    *) die "internal: unknown contender $1" ;;
+    esac
+}
+
+# What --smoke expects from each contender beyond exit status 0.
+expect() {
+    case $1 in
+    exec | setpriv) echo none ;;     # baselines, not containers: only /bin/true
+    *-limits) echo cgroup ;;         # a container in cgroups of its own
+    *) echo container ;;
+    esac
+}
+
+host_pids=$(grep :pids: /proc/self/cgroup || true)
+host_memory=$(grep :memory: /proc/self/cgroup || true)
+
+# smoke_one NAME: runs NAME's smoke payload and its benchmark command; prints
+# nothing and returns 0 when both worked, else prints why and returns 1.
+smoke_one() {
+    name=$1
+    kind=smoke
+    [ "$(expect "$name")" = none ] && kind=true
+    eval "set -- $(cmd "$name" "$kind" "bench-smoke-$name")"
+    status=0
+    output=$("$@" 2>&1) || status=$?
+    if [ "$status" != 0 ]; then
+        echo "exit status $status from: $*"
+        echo "$output" | sed 's/^/    /'
+        return 1
+    fi
+    case $(expect "$name") in
+    container | cgroup)
+        case $output in
+        ok\ *) ;;
+        *)
+            echo "the container did not print ok (not in the rootfs?): $output"
+            return 1
+            ;;
+        esac
+        pid=$(echo "$output" | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
+        # PID 1 is the command itself, or 2 under a PID-1 init (launcher, bwrap).
+        [ -n "$pid" ] && [ "$pid" -le 2 ] || {
+            echo "not in a new PID namespace (pid=$pid): $output"
+            return 1
+        }
+        echo "$output" | grep -q ' uid=0' || {
+            echo "not root inside: $output"
+            return 1
+        }
+        ;;
+    esac
+    if [ "$(expect "$name")" = cgroup ]; then
+        case $output in
+        *"pids=$host_pids memory="* | *"memory=$host_memory")
+            echo "did not join its own pids and memory cgroups (host: $host_pids $host_memory): $output"
+            return 1
+            ;;
+        esac
+    fi
+    # The exact command the benchmark times must work too.
+    eval "set -- $(cmd "$name" true "bench-smoke-$name")"
+    status=0
+    output=$("$@" 2>&1) || status=$?
+    if [ "$status" != 0 ]; then
+        echo "exit status $status from the benchmark command: $*"
+        echo "$output" | sed 's/^/    /'
+        return 1
+    fi
+    return 0
+}
+
+if [ "$smoke" = 1 ]; then
+    passed=0 failed=0
+    for name in $contenders; do
+        i=0 ok=1
+        while [ $i -lt 3 ]; do
+            if ! why=$(smoke_one "$name"); then
+                echo "FAIL $name (run $((i + 1))): $why"
+                ok=0
+                break
+            fi
+            i=$((i + 1))
+        done
+        if [ $ok = 1 ]; then
+            echo "ok   $name ($(expect "$name"))"
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+    echo "bench-smoke: $passed passed, $failed failed"
+    [ "$failed" = 0 ] || exit 1
+    exit 0
+fi
+
+# ---------------------------------------------------------------- full run
+# Refuse to measure something that does not work.
+for name in $contenders; do
+    why=$(smoke_one "$name") || die "contender $name does not work, not benchmarking: $why (bench/bench.sh --smoke shows all)"
+done
+
+note "start-up + teardown of /bin/true: hyperfine, $runs runs each"
+set --
+for name in $contenders; do
+    set -- "$@" -n "$name" "$(cmd "$name" true "bench-$name")"
+done
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$out/startup.json" "$@" >&2
+
+note "throughput: 100 containers in a row, and 10 at a time"
+: >"$out/throughput.tsv"
+for name in $contenders; do
+    for par in 1 10; do
+        eval "set -- $(cmd "$name" true "bench-$name-{}")"
+        start=$(date +%s%N)
+        seq 100 | xargs -P "$par" -I '{}' "$@" >/dev/null ||
+            die "throughput of $name (-P$par): a run failed: $*"
+        end=$(date +%s%N)
+        printf '%s\t%s\t%s\n' "$name" "$par" $(((end - start) / 1000)) >>"$out/throughput.tsv"
+    done
+    note "  $name done"
+done
+
+note "peak RSS of each runtime while its container runs sleep 1 (3 runs)"
+: >"$out/rss.tsv"
+for name in $contenders; do
+    [ "$name" = setpriv ] && continue
+    for i in 1 2 3; do
+        eval "set -- $(cmd "$name" sleep "bench-rss-$name")"
+        if [ "$name" = exec ]; then
+            set -- "$rootfs/bin/sleep" 1
+        fi
+        line=$(python3 "$here/rss.py" "$@") || die "RSS of $name failed: $*"
+        printf '%s\t%s\n' "$name" "$line" >>"$out/rss.tsv"
+    done
+done
+
+note "binary sizes"
+: >"$out/sizes.tsv"
+size_of() {
+    label=$1 path=$2
+    if [ -z "$path" ] || [ ! -e "$path" ]; then
+        printf '%s\t-\t-\tmissing\n' "$label" >>"$out/sizes.tsv"
+        return
+    fi
+    real=$(readlink -f "$path")
+    printf '%s\t%s\t%s\t%s\n' "$label" "$real" "$(stat -c %s "$real")" "$(file -b "$real")" >>"$out/sizes.tsv"
+}
+size_of launcher "$launcher_built"
+size_of "launcher-init (embedded)" "$init_built"
+size_of floor "$floor"
+size_of crun "$(command -v crun)"
+size_of runc "$(command -v runc)"
+size_of bwrap "$(command -v bwrap)"
+if command -v tini-static >/dev/null 2>&1; then
+    size_of tini-static "$(command -v tini-static)"
+fi
+size_of tini "$(command -v tini)"
+size_of catatonit "$(command -v catatonit)"
+size_of dumb-init "$(command -v dumb-init)"
+
+{
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+    echo "cores=$(nproc)"
+    echo "kernel=$(uname -r)"
+    echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "commit=$(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "runs=$runs"
+    echo "crun=$(crun --version | head -n 1)"
+    echo "runc=$(runc --version | head -n 1)"
+    echo "bwrap=$(bwrap --version)"
+    echo "hyperfine=$(hyperfine --version)"
+    echo "unshare=$(unshare --version)"
+    echo "busybox=$("$rootfs/bin/busybox" 2>/dev/null | head -n 1)"
+    echo "host_pids=$host_pids"
+    echo "host_memory=$host_memory"
+} >"$out/meta.env"
+
+python3 "$here/report.py" "$out" "$here/results.md" "$here/startup.svg"
+note "wrote $here/results.md and $here/startup.svg"
