@@ -92,7 +92,7 @@ init_built=$(ls -t "$top"/target/$target/release/build/launcher-*/out/init-targe
 
 note "building the floor (bench/floor/floor.c)"
 floor=$work/bin/floor
-cc -O2 -static -Wall -Wextra -o "$floor" "$here/floor/floor.c" || die "cannot build $here/floor/floor.c with cc -O2 -static (Debian: apt-get install gcc libc6-dev)"
+cc -O2 -static -s -Wall -Wextra -o "$floor" "$here/floor/floor.c" || die "cannot build $here/floor/floor.c with cc -O2 -static (Debian: apt-get install gcc libc6-dev)"
 
 # ---------------------------------------------------------------- rootfs
 # STAND-IN for scripts/busybox-rootfs.sh (branch `build`), used only while that
@@ -166,7 +166,9 @@ for limits in no yes; do
 done
 
 # ---------------------------------------------------------------- contenders
-contenders="exec setpriv floor unshare bwrap launcher launcher-rootless launcher-limits crun crun-limits runc runc-limits"
+all_contenders="exec setpriv floor unshare bwrap launcher launcher-rootless launcher-limits crun crun-limits runc runc-limits"
+# BENCH_CONTENDERS="floor crun" measures a subset (for working on the bench itself).
+contenders=${BENCH_CONTENDERS:-$all_contenders}
 
 # cmd NAME KIND ID: the command line (for `eval set --` and hyperfine -N) of
 # contender NAME running payload KIND (true, sleep, smoke) as container ID.
@@ -293,12 +295,17 @@ for name in $contenders; do
     why=$(smoke_one "$name") || die "contender $name does not work, not benchmarking: $why (bench/bench.sh --smoke shows all)"
 done
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 note "start-up + teardown of /bin/true: hyperfine, $runs runs each"
 set --
 for name in $contenders; do
     set -- "$@" -n "$name" "$(cmd "$name" true "bench-$name")"
 done
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$out/startup.json" "$@" >&2
+for name in $contenders; do
+    printf '%s\t%s\n' "$name" "$(cmd "$name" true "bench-$name")"
+done | sed -e "s|$rootfs|ROOTFS|g" -e "s|$bundles|B|g" -e "s|$work/bin/|bench/work/bin/|g" \
+    -e "s|--reuid=$bench_uid --regid=$bench_gid|--reuid=U --regid=G|g" >"$out/commands.tsv"
 
 note "throughput: 100 containers in a row, and 10 at a time"
 : >"$out/throughput.tsv"
@@ -360,12 +367,15 @@ size_of dumb-init "$(command -v dumb-init)"
     echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "commit=$(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "runs=$runs"
+    echo "top=$top"
+    echo "load_before=$load_before"
+    echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "crun=$(crun --version | head -n 1)"
     echo "runc=$(runc --version | head -n 1)"
     echo "bwrap=$(bwrap --version)"
     echo "hyperfine=$(hyperfine --version)"
     echo "unshare=$(unshare --version)"
-    echo "busybox=$("$rootfs/bin/busybox" 2>/dev/null | head -n 1)"
+    echo "busybox=$("$rootfs/bin/busybox" 2>/dev/null | sed -n '1s/ multi-call binary.*//p')"
     echo "host_pids=$host_pids"
     echo "host_memory=$host_memory"
 } >"$out/meta.env"

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Turn bench.sh's raw measurements into bench/results.md and bench/startup.svg.
+
+    report.py OUT_DIR RESULTS_MD STARTUP_SVG
+
+OUT_DIR holds startup.json (hyperfine --export-json), throughput.tsv,
+rss.tsv, sizes.tsv, commands.tsv and meta.env, all written by bench.sh.
+Standard library only: the SVG is written as text.
+"""
+import html
+import json
+import os
+import statistics
+import sys
+
+BASE = "launcher"  # ratios are to this contender, measured in the same run
+
+ABOUT = {
+    "exec": "exec of the rootfs's static busybox `true`, no container: the cost of one exec",
+    "setpriv": "`setpriv` to the bench user, then busybox `true`: subtract from launcher-rootless",
+    "floor": "bench/floor/floor.c: the namespaces, maps, mounts and pivot_root, nothing else",
+    "unshare": "util-linux `unshare` + `chroot`: no /proc, no /dev",
+    "bwrap": "bubblewrap: user, pid, uts namespaces, /proc, /dev",
+    "launcher": "launcher run, rootful (identity id maps)",
+    "launcher-rootless": "launcher run as the unprivileged bench user, via `setpriv`",
+    "launcher-limits": "launcher run --pids-limit 10 --memory 50m (cgroup v1 here)",
+    "crun": "crun run, --cgroup-manager=disabled",
+    "crun-limits": "crun run, cgroupfs, pids 10, memory 50 MiB",
+    "runc": "runc run (runc makes cgroups even without limits)",
+    "runc-limits": "runc run, pids 10, memory 50 MiB",
+}
+
+
+def read_tsv(path):
+    with open(path) as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+def read_meta(path):
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            key, _, val = line.rstrip("\n").partition("=")
+            meta[key] = val
+    return meta
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.2f}"
+
+
+def ratio(value, base):
+    if base is None or base == 0:
+        return "-"
+    return f"{value / base:.2f}x"
+
+
+def startup_table(results):
+    base = next((r["median"] for r in results if r["name"] == BASE), None)
+    rows = [
+        "| contender | median ms | min ms | max ms | mean ± sd ms | ratio to launcher (median) | what it is |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r['name']} | {ms(r['median'])} | {ms(r['min'])} | {ms(r['max'])} "
+            f"| {ms(r['mean'])} ± {ms(r['stddev'])} | {ratio(r['median'], base)} | {ABOUT.get(r['name'], '')} |"
+        )
+    return rows
+
+
+def throughput_table(rows_in):
+    wall = {}
+    for name, par, usec in rows_in:
+        wall[(name, int(par))] = int(usec) / 1e6
+    names = list(dict.fromkeys(name for name, _, _ in rows_in))
+    b1, b10 = wall.get((BASE, 1)), wall.get((BASE, 10))
+    rows = [
+        "| contender | 100 in a row, s | per container, ms | ratio | 100 as 10 parallel (xargs -P10), s | per container, ms | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in names:
+        s1, s10 = wall[(n, 1)], wall[(n, 10)]
+        rows.append(
+            f"| {n} | {s1:.3f} | {s1 * 10:.2f} | {ratio(s1, b1)} | {s10:.3f} | {s10 * 10:.2f} | {ratio(s10, b10)} |"
+        )
+    return rows
+
+
+def rss_table(rows_in):
+    per = {}
+    for name, total, count, detail in rows_in:
+        per.setdefault(name, []).append((int(total), int(count), detail))
+    rows = [
+        "| contender | peak RSS of the runtime, KiB (median of 3) | runtime processes | per process (name:KiB), median run |",
+        "|---|---:|---:|---|",
+    ]
+    for name, runs in per.items():
+        runs.sort()
+        total, count, detail = runs[len(runs) // 2]
+        rows.append(f"| {name} | {total:,} | {count} | {detail.replace(',', ', ')} |")
+    return rows
+
+
+def sizes_table(rows_in, top):
+    rows = [
+        "| binary | bytes | static | stripped | path |",
+        "|---|---:|---|---|---|",
+    ]
+    for label, path, size, desc in rows_in:
+        if path == "-":
+            rows.append(f"| {label} | - | - | - | not installed |")
+            continue
+        static = "yes" if ("statically linked" in desc or "static-pie" in desc) else "no (dynamic)"
+        if "not stripped" in desc:
+            stripped = "no"
+        elif "stripped" in desc:
+            stripped = "yes"
+        else:
+            stripped = "?"
+        if path.startswith(top + "/"):
+            path = path[len(top) + 1 :]
+        rows.append(f"| {label} | {int(size):,} | {static} | {stripped} | `{path}` |")
+    return rows
+
+
+def svg_chart(results, meta):
+    """Horizontal bars of the median, a thin line from min to max."""
+    left, right, top, row, bar = 150, 110, 52, 26, 16
+    width = 760
+    plot = width - left - right
+    height = top + row * len(results) + 40
+    # Scale to the largest median, so that one long tail does not flatten
+    # every bar; maxima past the edge are clipped and marked.
+    scale_max = max(r["median"] for r in results) * 1.15
+    x = lambda v: left + min(v, scale_max) / scale_max * plot
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="20" font-size="14" font-weight="bold">Start-up + teardown of /bin/true (median, ms; line: min-max)</text>',
+        f'<text x="{left}" y="38" fill="#555">{html.escape(meta.get("cpu", "?"))}, {meta.get("cores", "?")} cores, '
+        f'kernel {html.escape(meta.get("kernel", "?"))}, {html.escape(meta.get("date", ""))}, hyperfine -N, {meta.get("runs", "?")} runs</text>',
+    ]
+    for i, r in enumerate(results):
+        y = top + i * row
+        mid = y + bar / 2
+        colour = "#d9534f" if r["name"].startswith("launcher") else (
+            "#5cb85c" if r["name"] in ("floor", "exec", "setpriv") else "#5b8fd6")
+        out.append(f'<text x="{left - 8}" y="{mid + 4}" text-anchor="end">{html.escape(r["name"])}</text>')
+        out.append(f'<rect x="{left}" y="{y}" width="{x(r["median"]) - left:.1f}" height="{bar}" fill="{colour}"/>')
+        out.append(
+            f'<line x1="{x(r["min"]):.1f}" y1="{mid}" x2="{x(r["max"]):.1f}" y2="{mid}" stroke="#333" stroke-width="1"/>'
+        )
+        label = f'{r["median"] * 1000:.2f}'
+        if r["max"] > scale_max:
+            label += f'  (max {r["max"] * 1000:.1f} →)'
+        out.append(f'<text x="{max(x(r["median"]), x(r["max"])) + 4:.1f}" y="{mid + 4}">{html.escape(label)}</text>')
+    axis_y = top + row * len(results) + 6
+    out.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot}" y2="{axis_y}" stroke="#999"/>')
+    step = nice_step(scale_max * 1000)
+    t = 0.0
+    while t <= scale_max * 1000 + 1e-9:
+        tx = x(t / 1000)
+        out.append(f'<line x1="{tx:.1f}" y1="{axis_y}" x2="{tx:.1f}" y2="{axis_y + 4}" stroke="#999"/>')
+        out.append(f'<text x="{tx:.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#555">{t:g}</text>')
+        t += step
+    out.append(f'<text x="{left + plot}" y="{axis_y + 30}" text-anchor="end" fill="#555">ms</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def nice_step(span):
+    for step in (0.5, 1, 2, 5, 10, 20, 50, 100):
+        if span / step <= 10:
+            return step
+    return 200
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: report.py OUT_DIR RESULTS_MD STARTUP_SVG")
+    out_dir, md_path, svg_path = sys.argv[1:]
+    meta = read_meta(os.path.join(out_dir, "meta.env"))
+    with open(os.path.join(out_dir, "startup.json")) as f:
+        hf = json.load(f)["results"]
+    results = [
+        {
+            "name": r["command"],
+            "median": r["median"],
+            "min": r["min"],
+            "max": r["max"],
+            "mean": r["mean"],
+            "stddev": r["stddev"] or 0.0,
+        }
+        for r in hf
+    ]
+    commands = read_tsv(os.path.join(out_dir, "commands.tsv"))
+
+    md = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/bench.sh` (do not edit by hand; bench/README.md explains the method).",
+        "",
+        f"- Date: {meta.get('date')}",
+        f"- Machine: {meta.get('cpu')}, {meta.get('cores')} cores; {meta.get('os')}; kernel {meta.get('kernel')}",
+        f"- Load average before / after the run: {meta.get('load_before')} / {meta.get('load_after')} "
+        "(other work on the machine inflates and spreads every number; compare rows of one run only)",
+        f"- launcher commit: {meta.get('commit')}",
+        f"- Peers: {meta.get('crun')}; {meta.get('runc')}; {meta.get('bwrap')}; {meta.get('unshare')}",
+        f"- Payload: {meta.get('busybox')}, static, in one shared rootfs (bench/work/rootfs) for every contender",
+        f"- Timing: {meta.get('hyperfine')}, `-N` (no shell), 5 warm-up runs, {meta.get('runs')} runs per contender, "
+        "all contenders in one invocation. Ratios are to `launcher` (rootful) in the same run; above 1 means slower than the launcher.",
+        "",
+        "## Start-up + teardown of `/bin/true`",
+        "",
+        *startup_table(results),
+        "",
+        "![start-up chart](startup.svg)",
+        "",
+        "Notes:",
+        "",
+        "- crun 1.8 refuses this machine's v1/v2 hybrid cgroup layout (\"cgroups in hybrid mode not supported\"), even "
+        "with `--cgroup-manager=disabled`. The whole benchmark therefore runs in one private mount namespace "
+        "(`unshare --mount`) in which an empty file is bind-mounted over `/sys/fs/cgroup/unified/cgroup.controllers`. "
+        "Every contender runs in that same namespace, so nobody pays for it per run; crun then uses the v1 controllers.",
+        "- runc: `runc run` in the foreground deletes its container when the process exits, so the timed runs reuse one "
+        "container id and no id-generating wrapper is needed; the parallel runs get distinct ids from xargs. As root, "
+        "runc always creates and joins cgroups (here under the pids, memory, ... v1 hierarchies), limits or not.",
+        "- launcher-rootless runs through `setpriv --reuid --regid --clear-groups`; the `setpriv` row times that same "
+        "`setpriv` in front of a bare `true`, so its cost can be subtracted.",
+        "- `exec` and `setpriv` are baselines, not containers.",
+        "",
+        "## Throughput: 100 containers of `/bin/true`",
+        "",
+        "Wall time of `seq 100 | xargs -P1 -I{} CMD` (in a row) and `xargs -P10` (10 at a time) on "
+        f"{meta.get('cores')} cores. Per container = wall time / 100.",
+        "",
+        *throughput_table(read_tsv(os.path.join(out_dir, "throughput.tsv"))),
+        "",
+        "## Peak memory of the runtime while its container runs `sleep 1`",
+        "",
+        "`bench/rss.py` samples the process tree below the runtime every 2 ms. The payload (processes named `sleep`) is "
+        "excluded; the runtime's processes alive at the same moment are summed by their VmHWM (per-process peak RSS); "
+        "the table gives the heaviest such sample. Shared pages (libc of dynamic runtimes, the page cache) count in every "
+        "process that maps them.",
+        "",
+        *rss_table(read_tsv(os.path.join(out_dir, "rss.tsv"))),
+        "",
+        "## Binary sizes",
+        "",
+        "From `stat` and `file` on the installed binaries (the launcher: the release build; its init: the nested build's "
+        "output that the launcher embeds).",
+        "",
+        *sizes_table(read_tsv(os.path.join(out_dir, "sizes.tsv")), meta.get("top", "")),
+        "",
+        "## Exact commands",
+        "",
+        "`ROOTFS` = bench/work/rootfs, `B` = bench/work/bundles (config.json made by bench/oci/config.py), "
+        "`U`/`G` = uid/gid of the user `launcher-bench`.",
+        "",
+        "| contender | command |",
+        "|---|---|",
+        *[f"| {name} | `{command}` |" for name, command in commands],
+        "",
+    ]
+    with open(md_path + ".tmp", "w") as f:
+        f.write("\n".join(md))
+    os.replace(md_path + ".tmp", md_path)
+    with open(svg_path + ".tmp", "w") as f:
+        f.write(svg_chart(results, meta))
+    os.replace(svg_path + ".tmp", svg_path)
+
+
+if __name__ == "__main__":
+    main()
