@@ -70,8 +70,9 @@ fi
 mkdir "$tmp/root"
 # As root, tar keeps Alpine's numeric owners (a rootful container uses the
 # identity map); as an ordinary user every file becomes the caller's, which a
-# rootless container maps to root.
-tar -xzf "$tmp/$tarball" -C "$tmp/root" --numeric-owner
+# rootless container maps to root. --preserve-permissions keeps modes such as
+# /tmp's 1777, which an ordinary user's tar would otherwise pass through umask.
+tar -xzf "$tmp/$tarball" -C "$tmp/root" --numeric-owner --preserve-permissions
 chmod 755 "$tmp/root"
 if ! mv -T "$tmp/root" "$dir" 2>/dev/null; then
     [ -e "$dir" ] || { echo "$prog: cannot rename $tmp/root to $dir" >&2; exit 1; }
