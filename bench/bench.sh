@@ -95,29 +95,9 @@ floor=$work/bin/floor
 cc -O2 -static -s -Wall -Wextra -o "$floor" "$here/floor/floor.c" || die "cannot build $here/floor/floor.c with cc -O2 -static (Debian: apt-get install gcc libc6-dev)"
 
 # ---------------------------------------------------------------- rootfs
-# STAND-IN for scripts/busybox-rootfs.sh (branch `build`), used only while that
-# script has not been merged: the same layout, without its checks. Remove once
-# scripts/busybox-rootfs.sh is on main.
-standin_busybox_rootfs() {
-    note "STAND-IN: scripts/busybox-rootfs.sh is missing; building a bare busybox rootfs in $1"
-    [ -x /bin/busybox ] || die "/bin/busybox missing (apt-get install busybox-static)"
-    tmp=$1.tmp.$$
-    rm -rf "$tmp"
-    mkdir -p "$tmp/bin" "$tmp/proc" "$tmp/dev" "$tmp/sys" "$tmp/tmp" "$tmp/etc" "$tmp/root"
-    chmod 1777 "$tmp/tmp"
-    cp /bin/busybox "$tmp/bin/busybox"
-    for applet in sh true sleep cat echo id grep hostname readlink ls test; do
-        ln -s /bin/busybox "$tmp/bin/$applet"
-    done
-    echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/etc/passwd"
-    mv -T "$tmp" "$1"
-}
 if [ ! -x "$rootfs/bin/sh" ]; then
-    if [ -x "$top/scripts/busybox-rootfs.sh" ]; then
-        "$top/scripts/busybox-rootfs.sh" "$rootfs" >&2
-    else
-        standin_busybox_rootfs "$rootfs"
-    fi
+    [ -x "$top/scripts/busybox-rootfs.sh" ] || die "$top/scripts/busybox-rootfs.sh is missing: it builds the shared rootfs"
+    "$top/scripts/busybox-rootfs.sh" "$rootfs" >&2 || die "scripts/busybox-rootfs.sh $rootfs failed"
 fi
 # The smoke checks look for this file to prove a contender runs in the rootfs.
 touch "$rootfs/.bench-rootfs"
