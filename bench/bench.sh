@@ -315,6 +315,15 @@ for name in $contenders; do
     done
 done
 
+note "where the launcher's start-up goes: launcher run --trace, 50 runs"
+: >"$out/trace.txt"
+for i in $(seq 50); do
+    "$launcher" run --trace --rootfs "$rootfs" -- /bin/true 2>>"$out/trace.txt" >/dev/null ||
+        die "launcher run --trace failed: see $out/trace.txt"
+    echo -- >>"$out/trace.txt"
+done
+grep -q '^launcher: trace ' "$out/trace.txt" || die "launcher run --trace printed no 'launcher: trace' lines: see $out/trace.txt"
+
 note "binary sizes"
 : >"$out/sizes.tsv"
 size_of() {

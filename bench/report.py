@@ -124,6 +124,37 @@ def sizes_table(rows_in, top):
     return rows
 
 
+def trace_table(path):
+    """Median offset of each `launcher run --trace` phase over the runs."""
+    runs, cur = [], []
+    with open(path) as f:
+        for line in f:
+            if line.strip() == "--":
+                runs.append(cur)
+                cur = []
+                continue
+            parts = line.split(None, 4)
+            # "launcher: trace   1234 us  phase words"
+            if len(parts) == 5 and parts[:2] == ["launcher:", "trace"] and parts[3] == "us":
+                cur.append((parts[4].strip(), int(parts[2])))
+    phases = list(dict.fromkeys(p for run in runs for p, _ in run))
+    rows = [
+        "| phase (reached at) | median offset, µs | median since previous phase, µs |",
+        "|---|---:|---:|",
+    ]
+    prev = None
+    for phase in phases:
+        offs = [dict(run)[phase] for run in runs if phase in dict(run)]
+        deltas = []
+        for run in runs:
+            d = dict(run)
+            if phase in d and (prev is None or prev in d):
+                deltas.append(d[phase] - (d[prev] if prev else 0))
+        rows.append(f"| {phase} | {statistics.median(offs):,.0f} | {statistics.median(deltas):,.0f} |")
+        prev = phase
+    return len(runs), rows
+
+
 def svg_chart(results, meta):
     """Horizontal bars of the median, a thin line from min to max."""
     left, right, top, row, bar = 150, 110, 52, 26, 16
@@ -196,6 +227,7 @@ def main():
         for r in hf
     ]
     commands = read_tsv(os.path.join(out_dir, "commands.tsv"))
+    trace_runs, trace_rows = trace_table(os.path.join(out_dir, "trace.txt"))
 
     md = [
         "# Benchmark results",
@@ -230,6 +262,14 @@ def main():
         "- launcher-rootless runs through `setpriv --reuid --regid --clear-groups`; the `setpriv` row times that same "
         "`setpriv` in front of a bare `true`, so its cost can be subtracted.",
         "- `exec` and `setpriv` are baselines, not containers.",
+        "",
+        "## Where the launcher's start-up goes",
+        "",
+        f"`launcher run --trace --rootfs ROOTFS -- /bin/true`, {trace_runs} runs, medians. Offsets are from the "
+        "launcher's own start (after the kernel's exec of it and the C runtime's start-up); \"exec'd\" is when the "
+        "channel closed, i.e. the command's exec succeeded inside the container.",
+        "",
+        *trace_rows,
         "",
         "## Throughput: 100 containers of `/bin/true`",
         "",
