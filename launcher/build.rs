@@ -19,12 +19,7 @@ fn main() {
     let target_dir = out_dir.join("init-target");
     let script = root.join("linker/init.ld");
 
-    for path in [
-        "init/src",
-        "init/Cargo.toml",
-        "linker/init.ld",
-        "Cargo.lock",
-    ] {
+    for path in ["init/src", "init/Cargo.toml", "linker/init.ld", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 
@@ -45,15 +40,7 @@ fn main() {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "init",
-            "--target",
-            TARGET,
-        ])
+        .args(["build", "--release", "--locked", "-p", "init", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags)

@@ -113,14 +113,8 @@ fn mount_in(src: &CStr, dst: &CStr, fstype: Option<&CStr>, flags: usize, data: O
 }
 
 /// Device nodes cannot be made in a user namespace: bind the host's instead.
-static DEVICES: [&CStr; 6] = [
-    c"/dev/null",
-    c"/dev/zero",
-    c"/dev/full",
-    c"/dev/random",
-    c"/dev/urandom",
-    c"/dev/tty",
-];
+static DEVICES: [&CStr; 6] =
+    [c"/dev/null", c"/dev/zero", c"/dev/full", c"/dev/random", c"/dev/urandom", c"/dev/tty"];
 
 /// (target, link)
 static DEV_LINKS: [(&CStr, &CStr); 5] = [
@@ -222,22 +216,10 @@ fn run(c: &Config) -> ! {
 
 /// Steps 3 to 6, relative to the rootfs (our cwd).
 fn setup_mounts() {
-    mount_in(
-        c"proc",
-        c"/proc",
-        Some(c"proc"),
-        MS_NOSUID | MS_NODEV | MS_NOEXEC,
-        None,
-    );
+    mount_in(c"proc", c"/proc", Some(c"proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, None);
 
     let tmpfs = Some(c"tmpfs");
-    mount_in(
-        c"tmpfs",
-        c"/dev",
-        tmpfs,
-        MS_NOSUID | MS_NOEXEC,
-        Some(c"mode=755,size=64k"),
-    );
+    mount_in(c"tmpfs", c"/dev", tmpfs, MS_NOSUID | MS_NOEXEC, Some(c"mode=755,size=64k"));
     for &dev in &DEVICES {
         mkfile(rel(dev)).or_die(b"create ", dev.to_bytes());
         mount_in(dev, dev, None, MS_BIND, None);
@@ -250,13 +232,7 @@ fn setup_mounts() {
         MS_NOSUID | MS_NOEXEC,
         Some(c"newinstance,ptmxmode=0666,mode=0620"),
     );
-    mount_in(
-        c"shm",
-        c"/dev/shm",
-        tmpfs,
-        MS_NOSUID | MS_NODEV,
-        Some(c"mode=1777"),
-    );
+    mount_in(c"shm", c"/dev/shm", tmpfs, MS_NOSUID | MS_NODEV, Some(c"mode=1777"));
     for &(target, link) in &DEV_LINKS {
         symlink(target, rel(link)).or_die(b"symlink ", link.to_bytes());
     }
@@ -278,13 +254,7 @@ fn setup_mounts() {
 
     let tmp = c"/tmp";
     if !writable(rel(tmp)) {
-        mount_in(
-            c"tmpfs",
-            tmp,
-            tmpfs,
-            MS_NOSUID | MS_NODEV,
-            Some(c"mode=1777"),
-        );
+        mount_in(c"tmpfs", tmp, tmpfs, MS_NOSUID | MS_NODEV, Some(c"mode=1777"));
     }
 }
 
@@ -404,11 +374,7 @@ fn supervise(sfd: usize, cmd: usize) -> ! {
             }
             if pid == cmd {
                 let sig = status & 0x7f;
-                exit(if sig == 0 {
-                    (status >> 8) as usize & 0xff
-                } else {
-                    128 + sig as usize
-                });
+                exit(if sig == 0 { (status >> 8) as usize & 0xff } else { 128 + sig as usize });
             }
         }
     }

@@ -68,15 +68,7 @@ pub fn block_signals(all: bool) -> Res {
     let set: u64 = if all { !0 } else { 0 };
     let how = if all { SIG_BLOCK } else { SIG_SETMASK };
     // SAFETY: `set` is a valid sigset for the call; the old set is not asked for.
-    unsafe {
-        syscall!(
-            Sysno::rt_sigprocmask,
-            how,
-            &set as *const u64,
-            0,
-            SIGSET_SIZE
-        )
-    }
+    unsafe { syscall!(Sysno::rt_sigprocmask, how, &set as *const u64, 0, SIGSET_SIZE) }
 }
 
 pub fn sethostname(name: &[u8]) -> Res {
@@ -92,16 +84,7 @@ pub fn mount(
     data: Option<&CStr>,
 ) -> Res {
     // SAFETY: every pointer is NULL or a NUL-terminated string that outlives the call.
-    unsafe {
-        syscall!(
-            Sysno::mount,
-            ptr(src),
-            dst.as_ptr(),
-            ptr(fstype),
-            flags,
-            ptr(data)
-        )
-    }
+    unsafe { syscall!(Sysno::mount, ptr(src), dst.as_ptr(), ptr(fstype), flags, ptr(data)) }
 }
 
 #[repr(C)]
@@ -114,12 +97,7 @@ struct MountAttr {
 
 /// Sets `attrs` on the mount at `path` and on every mount below it.
 pub fn mount_setattr_rec(path: &CStr, attrs: u64) -> Res {
-    let attr = MountAttr {
-        set: attrs,
-        clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
+    let attr = MountAttr { set: attrs, clr: 0, propagation: 0, userns_fd: 0 };
     // SAFETY: `path` is NUL-terminated; `attr` is a live mount_attr of the size passed.
     unsafe {
         syscall!(
@@ -257,11 +235,7 @@ pub struct IoVec<'a> {
 
 impl<'a> IoVec<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        IoVec {
-            base: buf.as_ptr(),
-            len: buf.len(),
-            _life: core::marker::PhantomData,
-        }
+        IoVec { base: buf.as_ptr(), len: buf.len(), _life: core::marker::PhantomData }
     }
 }
 
@@ -302,11 +276,7 @@ pub fn send(sock: usize, iov: &[IoVec], pass: Option<usize>) -> Res {
         iov: iov.as_ptr().cast(),
         iovlen: iov.len(),
         control: if pass.is_some() { &cmsg } else { null() },
-        controllen: if pass.is_some() {
-            size_of::<CmsgFd>()
-        } else {
-            0
-        },
+        controllen: if pass.is_some() { size_of::<CmsgFd>() } else { 0 },
         flags: 0,
     };
     // SAFETY: `msg` and everything it points to (iov buffers, cmsg) live across the call.
@@ -317,15 +287,7 @@ pub fn send(sock: usize, iov: &[IoVec], pass: Option<usize>) -> Res {
 pub fn signalfd_all() -> Res {
     let set: u64 = !0;
     // SAFETY: `set` is a live sigset of the size passed.
-    unsafe {
-        syscall!(
-            Sysno::signalfd4,
-            -1isize,
-            &set as *const u64,
-            SIGSET_SIZE,
-            O_CLOEXEC
-        )
-    }
+    unsafe { syscall!(Sysno::signalfd4, -1isize, &set as *const u64, SIGSET_SIZE, O_CLOEXEC) }
 }
 
 /// Blocks until a signal is queued and returns its number.

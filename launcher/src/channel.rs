@@ -25,12 +25,7 @@ pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: socketpair writes two fds into the array it is given, which is large enough.
     let ret = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
     };
     if ret == -1 {
         return Err(io::Error::last_os_error());
@@ -70,10 +65,7 @@ pub fn recv(fd: &OwnedFd) -> io::Result<Option<Message>> {
     let mut data = [0u8; 4096];
     // Room for one SCM_RIGHTS fd, aligned as cmsghdr wants.
     let mut control = [0u64; 8];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr() as *mut _,
-        iov_len: data.len(),
-    };
+    let mut iov = libc::iovec { iov_base: data.as_mut_ptr() as *mut _, iov_len: data.len() };
     // SAFETY: an all-zero msghdr is valid; its pointers are set below.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -98,9 +90,7 @@ pub fn recv(fd: &OwnedFd) -> io::Result<Option<Message>> {
             let text = String::from_utf8_lossy(&data[5..]).into_owned();
             Ok(Some(Message::Error { errno, text }))
         }
-        Some(other) => Err(io::Error::other(format!(
-            "unknown record {other:#x} from the container"
-        ))),
+        Some(other) => Err(io::Error::other(format!("unknown record {other:#x} from the container"))),
     }
 }
 
@@ -110,10 +100,7 @@ fn take_fd(msg: &libc::msghdr) -> Option<OwnedFd> {
     // if the header says so, and that fd is now ours.
     unsafe {
         let cmsg = libc::CMSG_FIRSTHDR(msg);
-        if cmsg.is_null()
-            || (*cmsg).cmsg_level != libc::SOL_SOCKET
-            || (*cmsg).cmsg_type != libc::SCM_RIGHTS
-        {
+        if cmsg.is_null() || (*cmsg).cmsg_level != libc::SOL_SOCKET || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
             return None;
         }
         let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const RawFd);

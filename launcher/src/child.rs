@@ -20,20 +20,11 @@ pub struct InitCommand {
 
 impl InitCommand {
     pub fn new(argv: Vec<CString>, env: Vec<CString>) -> InitCommand {
-        let ptrs = |v: &[CString]| {
-            v.iter()
-                .map(|s| s.as_ptr())
-                .chain([std::ptr::null()])
-                .collect()
-        };
+        let ptrs = |v: &[CString]| v.iter().map(|s| s.as_ptr()).chain([std::ptr::null()]).collect();
         let (argv_ptrs, envp_ptrs) = (ptrs(&argv), ptrs(&env));
         let mut strings = argv;
         strings.extend(env);
-        InitCommand {
-            _strings: strings,
-            argv: argv_ptrs,
-            envp: envp_ptrs,
-        }
+        InitCommand { _strings: strings, argv: argv_ptrs, envp: envp_ptrs }
     }
 }
 

@@ -111,17 +111,11 @@ pub fn parse(args: &[String]) -> Parsed {
             Command::Check(_) => Parsed::Check,
             Command::Run(run) => match run.into_spec() {
                 Ok(spec) => Parsed::Run(Box::new(spec)),
-                Err(e) => Parsed::Exit {
-                    text: format!("launcher: {e}"),
-                    code: 125,
-                },
+                Err(e) => Parsed::Exit { text: format!("launcher: {e}"), code: 125 },
             },
         },
         Err(early) => match early.status {
-            Ok(()) => Parsed::Exit {
-                text: early.output,
-                code: 0,
-            },
+            Ok(()) => Parsed::Exit { text: early.output, code: 0 },
             Err(()) => Parsed::Exit {
                 text: format!(
                     "launcher: {}\nRun `launcher --help` or `launcher run --help` for usage.",
@@ -156,23 +150,12 @@ impl RunArgs {
     fn into_spec(self) -> Result<Spec, String> {
         let limits = Limits {
             pids: self.pids_limit.as_deref().map(parse_pids).transpose()?,
-            memory: self
-                .memory
-                .as_deref()
-                .map(|s| parse_size_opt("--memory", s))
-                .transpose()?,
-            memory_swap: self
-                .memory_swap
-                .as_deref()
-                .map(cgroup::SwapLimit::parse)
-                .transpose()?,
+            memory: self.memory.as_deref().map(|s| parse_size_opt("--memory", s)).transpose()?,
+            memory_swap: self.memory_swap.as_deref().map(cgroup::SwapLimit::parse).transpose()?,
             cpus: self.cpus.as_deref().map(cgroup::Cpus::parse).transpose()?,
         };
         if limits.memory_swap.is_some() && limits.memory.is_none() {
-            return Err(
-                "--memory-swap needs --memory: set both, e.g. --memory 50m --memory-swap 100m"
-                    .into(),
-            );
+            return Err("--memory-swap needs --memory: set both, e.g. --memory 50m --memory-swap 100m".into());
         }
         let command = self.command;
         spec::build(spec::Input {
@@ -194,9 +177,7 @@ impl RunArgs {
 fn parse_pids(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "--pids-limit {s:?}: not a positive whole number: give e.g. --pids-limit 10"
-        )),
+        _ => Err(format!("--pids-limit {s:?}: not a positive whole number: give e.g. --pids-limit 10")),
     }
 }
 

@@ -24,11 +24,7 @@ impl IdMap {
                 deny_setgroups: false,
             }
         } else {
-            IdMap {
-                uid_map: format!("0 {uid} 1"),
-                gid_map: format!("0 {gid} 1"),
-                deny_setgroups: true,
-            }
+            IdMap { uid_map: format!("0 {uid} 1"), gid_map: format!("0 {gid} 1"), deny_setgroups: true }
         }
     }
 

@@ -15,19 +15,13 @@ pub static INIT: &[u8] = include_bytes!(env!("LAUNCHER_INIT_PATH"));
 pub fn memfd() -> Result<OwnedFd, String> {
     let fail = |what: &str| format!("{what} for the init: {}", std::io::Error::last_os_error());
     // SAFETY: the name is a NUL-terminated literal; the kernel copies it.
-    let fd = unsafe {
-        libc::memfd_create(
-            c"launcher-init".as_ptr(),
-            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-        )
-    };
+    let fd = unsafe { libc::memfd_create(c"init".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     if fd == -1 {
         return Err(fail("memfd_create"));
     }
     // SAFETY: a fresh fd that nothing else owns.
     let mut file = unsafe { File::from_raw_fd(fd) };
-    file.write_all(INIT)
-        .map_err(|e| format!("write the init to its memfd: {e}"))?;
+    file.write_all(INIT).map_err(|e| format!("write the init to its memfd: {e}"))?;
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
     // SAFETY: fcntl on an fd we own, with an integer argument.
     if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } == -1 {
@@ -43,10 +37,7 @@ mod tests {
 
     #[test]
     fn init_fits_its_budget() {
-        assert!(
-            super::INIT.starts_with(b"\x7fELF"),
-            "the embedded init is not an ELF file"
-        );
+        assert!(super::INIT.starts_with(b"\x7fELF"), "the embedded init is not an ELF file");
         assert!(
             super::INIT.len() <= INIT_BUDGET,
             "the init is {} bytes, over its {INIT_BUDGET}-byte budget",

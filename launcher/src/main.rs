@@ -20,11 +20,7 @@ use std::time::Instant;
 
 fn main() {
     let start = Instant::now();
-    let args: Vec<String> = match std::env::args_os()
-        .skip(1)
-        .map(|a| a.into_string())
-        .collect()
-    {
+    let args: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
         Ok(args) => args,
         Err(bad) => {
             eprintln!("launcher: argument {bad:?} is not valid UTF-8");

@@ -4,11 +4,9 @@ use std::io;
 use std::os::fd::RawFd;
 
 /// New user, PID, mount, UTS and IPC namespaces. The network stays the host's.
-const NAMESPACES: u64 = (libc::CLONE_NEWUSER
-    | libc::CLONE_NEWPID
-    | libc::CLONE_NEWNS
-    | libc::CLONE_NEWUTS
-    | libc::CLONE_NEWIPC) as u64;
+const NAMESPACES: u64 =
+    (libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC)
+        as u64;
 
 /// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts life inside the cgroup,
 /// so it never runs outside its limits and no attach write is needed.
@@ -43,11 +41,7 @@ pub struct Cloned {
 /// The caller must be single-threaded: like fork(2), only the calling thread
 /// exists in the child, and `child` runs on a copy of the parent's memory.
 pub fn clone_container(cgroup: Option<RawFd>, child: impl FnOnce()) -> io::Result<Cloned> {
-    let mut args = CloneArgs {
-        flags: NAMESPACES,
-        exit_signal: libc::SIGCHLD as u64,
-        ..Default::default()
-    };
+    let mut args = CloneArgs { flags: NAMESPACES, exit_signal: libc::SIGCHLD as u64, ..Default::default() };
     if let Some(fd) = cgroup {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = fd as u64;
@@ -56,11 +50,7 @@ pub fn clone_container(cgroup: Option<RawFd>, child: impl FnOnce()) -> io::Resul
     // the child continues on a private copy of this (single-threaded) process.
     // `args` outlives the call and its size is passed alongside.
     let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
+        libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>())
     };
     let (ret, in_cgroup) = if ret == -1 && errno() == libc::ENOSYS {
         // Older kernel, or a seccomp profile that hides clone3: classic clone,
@@ -68,14 +58,7 @@ pub fn clone_container(cgroup: Option<RawFd>, child: impl FnOnce()) -> io::Resul
         // SAFETY: as above: fork semantics (no CLONE_VM, null stack); on x86_64
         // the raw argument order is flags, stack, parent_tid, child_tid, tls.
         let ret = unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                NAMESPACES | libc::SIGCHLD as u64,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            )
+            libc::syscall(libc::SYS_clone, NAMESPACES | libc::SIGCHLD as u64, 0usize, 0usize, 0usize, 0usize)
         };
         (ret, false)
     } else {
@@ -88,10 +71,7 @@ pub fn clone_container(cgroup: Option<RawFd>, child: impl FnOnce()) -> io::Resul
             // SAFETY: _exit ends the child without running the parent's atexit work.
             unsafe { libc::_exit(crate::status::RUNTIME_ERROR) }
         }
-        pid => Ok(Cloned {
-            pid: pid as libc::pid_t,
-            in_cgroup,
-        }),
+        pid => Ok(Cloned { pid: pid as libc::pid_t, in_cgroup }),
     }
 }
 
@@ -101,11 +81,7 @@ fn errno() -> i32 {
 
 /// Why the kernel may refuse a new user namespace, for the error message.
 pub fn userns_blocker() -> String {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_string())
-    };
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
     if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
         return "unprivileged user namespaces are disabled: run `sudo sysctl kernel.unprivileged_userns_clone=1`, or run as root".into();
     }

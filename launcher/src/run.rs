@@ -27,11 +27,7 @@ pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
             cgroup::sweep_stale();
             // SAFETY: getpid cannot fail.
             let name = format!("launcher-{}", unsafe { libc::getpid() });
-            Some(Cgroup::create(
-                &name,
-                &spec.limits,
-                spec.cgroup_parent.as_deref(),
-            )?)
+            Some(Cgroup::create(&name, &spec.limits, spec.cgroup_parent.as_deref())?)
         }
     };
     trace.mark("cgroup ready");
@@ -55,8 +51,7 @@ fn start_and_wait(
     cgroup: Option<&Cgroup>,
 ) -> Result<i32, String> {
     let init = initexe::memfd()?;
-    let (ours, theirs) =
-        channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
+    let (ours, theirs) = channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
     let command = init_command(spec);
     let idmap = IdMap::for_caller();
     trace.mark("prepared");
@@ -70,10 +65,7 @@ fn start_and_wait(
             namespaces::userns_blocker()
         )
     })?;
-    let mut container = Container {
-        pid: cloned.pid,
-        reaped: false,
-    };
+    let mut container = Container { pid: cloned.pid, reaped: false };
     drop(theirs);
     trace.mark("cloned");
 
@@ -181,22 +173,10 @@ impl<'a> EventLoop<'a> {
 
     fn run(mut self, container: &mut Container) -> Result<i32, String> {
         let wstatus = loop {
-            let mut fds = [libc::pollfd {
-                fd: -1,
-                events: 0,
-                revents: 0,
-            }; 4];
-            fds[0] = libc::pollfd {
-                fd: self.signals.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
+            let mut fds = [libc::pollfd { fd: -1, events: 0, revents: 0 }; 4];
+            fds[0] = libc::pollfd { fd: self.signals.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             if let Some(channel) = &self.channel {
-                fds[1] = libc::pollfd {
-                    fd: channel.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
+                fds[1] = libc::pollfd { fd: channel.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             }
             if let Some(relay) = &self.relay {
                 fds[2..4].copy_from_slice(&relay.poll_fds());
@@ -221,9 +201,7 @@ impl<'a> EventLoop<'a> {
                 self.read_channel()?;
             }
             if let Some(relay) = self.relay.as_mut() {
-                relay
-                    .handle(&[fds[2], fds[3]])
-                    .map_err(|e| format!("terminal relay: {e}"))?;
+                relay.handle(&[fds[2], fds[3]]).map_err(|e| format!("terminal relay: {e}"))?;
             }
             if fds[0].revents != 0 {
                 if let Some(wstatus) = self.handle_signals(container)? {
@@ -271,11 +249,7 @@ impl<'a> EventLoop<'a> {
     }
 
     fn handle_signals(&mut self, container: &mut Container) -> Result<Option<libc::c_int>, String> {
-        while let Some(sig) = self
-            .signals
-            .next()
-            .map_err(|e| format!("read signalfd: {e}"))?
-        {
+        while let Some(sig) = self.signals.next().map_err(|e| format!("read signalfd: {e}"))? {
             match sig {
                 libc::SIGCHLD => {}
                 libc::SIGWINCH => {

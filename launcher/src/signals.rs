@@ -8,14 +8,8 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Signals the launcher passes on to the container (docker's sig-proxy set).
-pub const FORWARDED: [libc::c_int; 6] = [
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-];
+pub const FORWARDED: [libc::c_int; 6] =
+    [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2];
 
 pub struct SignalFd {
     fd: OwnedFd,
@@ -39,9 +33,7 @@ impl SignalFd {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: a fresh fd that nothing else owns.
-        Ok(SignalFd {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        Ok(SignalFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
 
     /// The next pending signal, if any.

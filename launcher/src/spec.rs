@@ -110,31 +110,23 @@ fn check_hostname(name: &str) -> Result<(), String> {
 
 fn check_workdir(dir: &str) -> Result<(), String> {
     if !dir.starts_with('/') {
-        return Err(format!(
-            "--workdir {dir:?}: must be an absolute path inside the container, e.g. /root"
-        ));
+        return Err(format!("--workdir {dir:?}: must be an absolute path inside the container, e.g. /root"));
     }
     Ok(())
 }
 
 fn check_rootfs(path: &str) -> Result<PathBuf, String> {
     let canonical = std::fs::canonicalize(path).map_err(|e| {
-        let hint = if path == "alpine-fs" {
-            ": run `make rootfs` to make it, or pass --rootfs DIR"
-        } else {
-            ""
-        };
+        let hint =
+            if path == "alpine-fs" { ": run `make rootfs` to make it, or pass --rootfs DIR" } else { "" };
         format!("rootfs {path}: {e}{hint}")
     })?;
     if !canonical.is_dir() {
-        return Err(format!(
-            "rootfs {path}: not a directory: --rootfs takes a root filesystem directory"
-        ));
+        return Err(format!("rootfs {path}: not a directory: --rootfs takes a root filesystem directory"));
     }
     if canonical == std::path::Path::new("/") {
         return Err(
-            "rootfs /: the host's own root cannot be a container's root: pass a separate directory"
-                .into(),
+            "rootfs /: the host's own root cannot be a container's root: pass a separate directory".into()
         );
     }
     Ok(canonical)
@@ -142,11 +134,8 @@ fn check_rootfs(path: &str) -> Result<PathBuf, String> {
 
 /// A clean environment like docker's: never the host's.
 fn environment(hostname: &str, tty: bool, extra: Vec<String>) -> Result<Vec<String>, String> {
-    let mut env = vec![
-        format!("PATH={DEFAULT_PATH}"),
-        format!("HOSTNAME={hostname}"),
-        "HOME=/root".to_string(),
-    ];
+    let mut env =
+        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
     if tty {
         env.push("TERM=xterm".to_string());
     }
@@ -181,10 +170,7 @@ mod tests {
     #[test]
     fn env_overrides_and_rejects() {
         let env = environment("h", true, vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
-        assert_eq!(
-            env,
-            ["HOSTNAME=h", "HOME=/root", "TERM=xterm", "PATH=/x", "A=b=c"]
-        );
+        assert_eq!(env, ["HOSTNAME=h", "HOME=/root", "TERM=xterm", "PATH=/x", "A=b=c"]);
         assert!(environment("h", false, vec!["NOEQUALS".into()]).is_err());
         assert!(environment("h", false, vec!["=v".into()]).is_err());
     }

@@ -8,17 +8,12 @@ pub struct Trace {
 
 impl Trace {
     pub fn new(enabled: bool, start: Instant) -> Trace {
-        Trace {
-            start: enabled.then_some(start),
-        }
+        Trace { start: enabled.then_some(start) }
     }
 
     pub fn mark(&self, phase: &str) {
         if let Some(start) = self.start {
-            eprintln!(
-                "launcher: trace {:>8} us  {phase}",
-                start.elapsed().as_micros()
-            );
+            eprintln!("launcher: trace {:>8} us  {phase}", start.elapsed().as_micros());
         }
     }
 }

@@ -75,18 +75,9 @@ const CHUNK: usize = 64 * 1024;
 impl Relay {
     pub fn new(master: OwnedFd, interactive: bool) -> io::Result<Relay> {
         set_nonblocking(master.as_raw_fd())?;
-        let raw = if interactive {
-            RawMode::enter(STDIN)?
-        } else {
-            None
-        };
-        let relay = Relay {
-            master,
-            stdin_open: interactive,
-            master_open: true,
-            pending: Vec::new(),
-            _raw: raw,
-        };
+        let raw = if interactive { RawMode::enter(STDIN)? } else { None };
+        let relay =
+            Relay { master, stdin_open: interactive, master_open: true, pending: Vec::new(), _raw: raw };
         relay.resize();
         Ok(relay)
     }
@@ -102,27 +93,15 @@ impl Relay {
 
     /// The fds to poll and for what, in the order `handle` expects them.
     pub fn poll_fds(&self) -> [libc::pollfd; 2] {
-        let stdin_events = if self.stdin_open && self.pending.is_empty() {
-            libc::POLLIN
-        } else {
-            0
-        };
+        let stdin_events = if self.stdin_open && self.pending.is_empty() { libc::POLLIN } else { 0 };
         let mut master_events = if self.master_open { libc::POLLIN } else { 0 };
         if self.master_open && !self.pending.is_empty() {
             master_events |= libc::POLLOUT;
         }
         [
+            libc::pollfd { fd: if stdin_events != 0 { STDIN } else { -1 }, events: stdin_events, revents: 0 },
             libc::pollfd {
-                fd: if stdin_events != 0 { STDIN } else { -1 },
-                events: stdin_events,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if master_events != 0 {
-                    self.master.as_raw_fd()
-                } else {
-                    -1
-                },
+                fd: if master_events != 0 { self.master.as_raw_fd() } else { -1 },
                 events: master_events,
                 revents: 0,
             },

@@ -18,10 +18,7 @@ pub fn launcher_bin() -> &'static str {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 pub fn require_root() {
@@ -49,15 +46,9 @@ pub fn user_rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS.get_or_init(|| {
         let (uid, gid) = test_user();
-        let dir =
-            std::env::temp_dir().join(format!("launcher-test-user-rootfs-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("launcher-test-user-rootfs-{}", std::process::id()));
         build_rootfs(&dir);
-        let status = Command::new("chown")
-            .arg("-R")
-            .arg(format!("{uid}:{gid}"))
-            .arg(&dir)
-            .status()
-            .unwrap();
+        let status = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
         assert!(status.success(), "chown -R {uid}:{gid} {}", dir.display());
         dir
     })
@@ -66,10 +57,7 @@ pub fn user_rootfs() -> &'static Path {
 fn build_rootfs(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     let script = repo_root().join("scripts/busybox-rootfs.sh");
-    let out = Command::new(&script)
-        .arg(dir)
-        .output()
-        .expect("run scripts/busybox-rootfs.sh");
+    let out = Command::new(&script).arg(dir).output().expect("run scripts/busybox-rootfs.sh");
     assert!(
         out.status.success(),
         "{} {} failed: {}",
@@ -96,22 +84,11 @@ pub fn test_user() -> (u32, u32) {
             return ids;
         }
         let out = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                TEST_USER,
-            ])
+            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER])
             .output()
             .expect("useradd (package passwd) is needed to make the rootless test user");
         // Parallel tests may race to create it: only a lookup failure is fatal.
-        lookup().unwrap_or_else(|| {
-            panic!(
-                "useradd {TEST_USER}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        lookup().unwrap_or_else(|| panic!("useradd {TEST_USER}: {}", String::from_utf8_lossy(&out.stderr)))
     })
 }
 
@@ -128,16 +105,11 @@ pub fn launcher_rootless(args: &[&str]) -> Command {
     let (uid, gid) = test_user();
     let mut cmd = Command::new(launcher_bin());
     cmd.arg("run").arg("--rootfs").arg(user_rootfs()).args(args);
-    cmd.stdin(Stdio::null())
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin");
+    cmd.stdin(Stdio::null()).env_clear().env("PATH", "/usr/bin:/bin");
     // SAFETY: only async-signal-safe syscalls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(gid) != 0
-                || libc::setuid(uid) != 0
-            {
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
