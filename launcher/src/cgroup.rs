@@ -81,7 +81,10 @@ impl Controller {
 
 impl Limits {
     pub fn is_empty(&self) -> bool {
-        self.pids.is_none() && self.memory.is_none() && self.memory_swap.is_none() && self.cpus.is_none()
+        self.pids.is_none()
+            && self.memory.is_none()
+            && self.memory_swap.is_none()
+            && self.cpus.is_none()
     }
 
     /// docker's rules for --memory-swap.
@@ -157,7 +160,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 4 <= b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -172,7 +178,9 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
     let mut mounts = Vec::new();
     for line in text.lines() {
         // id parent major:minor root point options [optional...] - fstype source super-options
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let l: Vec<&str> = left.split(' ').collect();
         let r: Vec<&str> = right.split(' ').collect();
         if l.len() < 5 || r.len() < 3 {
@@ -200,8 +208,16 @@ pub fn parse_proc_cgroup(text: &str) -> Vec<Membership> {
             let id = it.next()?.parse().ok()?;
             let ctrl = it.next()?;
             let path = it.next()?.to_string();
-            let controllers = ctrl.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect();
-            Some(Membership { id, controllers, path })
+            let controllers = ctrl
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            Some(Membership {
+                id,
+                controllers,
+                path,
+            })
         })
         .collect()
 }
@@ -237,7 +253,9 @@ impl Host {
     }
 
     pub fn v1_mount(&self, ctrl: &str) -> Option<&Mount> {
-        self.mounts.iter().find(|m| !m.v2 && m.options.iter().any(|o| o == ctrl))
+        self.mounts
+            .iter()
+            .find(|m| !m.v2 && m.options.iter().any(|o| o == ctrl))
     }
 
     pub fn layout(&self) -> Layout {
@@ -298,15 +316,30 @@ impl Host {
 }
 
 fn is_controller_opt(o: &str) -> bool {
-    !matches!(o, "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime" | "noprefix" | "xattr" | "clone_children" | "nsdelegate" | "memory_recursiveprot" | "memory_localevents")
-        && !o.starts_with("release_agent=")
+    !matches!(
+        o,
+        "rw" | "ro"
+            | "nosuid"
+            | "nodev"
+            | "noexec"
+            | "relatime"
+            | "noprefix"
+            | "xattr"
+            | "clone_children"
+            | "nsdelegate"
+            | "memory_recursiveprot"
+            | "memory_localevents"
+    ) && !o.starts_with("release_agent=")
         && !o.starts_with("name=")
 }
 
 /// `base` + a cgroup path such as "/a/b" (never escaping `base`).
 fn join_rel(base: &Path, rel: &str) -> PathBuf {
     let mut p = base.to_path_buf();
-    for part in rel.split('/').filter(|s| !s.is_empty() && *s != "." && *s != "..") {
+    for part in rel
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != "." && *s != "..")
+    {
         p.push(part);
     }
     p
@@ -326,7 +359,12 @@ pub(crate) fn errno_hint(e: &io::Error) -> &'static str {
 pub(crate) fn write_file(path: &Path, value: &str) -> Result<(), String> {
     // One write(2): cgroup files take a value per write call.
     fs::write(path, value).map_err(|e| {
-        format!("cgroup: write {:?} to {}: {e}{}", value.trim(), path.display(), errno_hint(&e))
+        format!(
+            "cgroup: write {:?} to {}: {e}{}",
+            value.trim(),
+            path.display(),
+            errno_hint(&e)
+        )
     })
 }
 
@@ -334,7 +372,11 @@ pub(crate) fn mkdir(path: &Path) -> Result<bool, String> {
     match fs::create_dir(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(format!("cgroup: mkdir {}: {e}{}", path.display(), errno_hint(&e))),
+        Err(e) => Err(format!(
+            "cgroup: mkdir {}: {e}{}",
+            path.display(),
+            errno_hint(&e)
+        )),
     }
 }
 
@@ -354,7 +396,9 @@ pub(crate) fn mkdir_p(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 pub(crate) fn writable(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return false };
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: c is a valid NUL-terminated path.
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
@@ -409,7 +453,13 @@ pub(crate) fn destroy(dir: &Path, v2: bool) -> Result<(), String> {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(10));
             }
-            Err(e) => return Err(format!("cgroup: rmdir {}: {e}{}", dir.display(), errno_hint(&e))),
+            Err(e) => {
+                return Err(format!(
+                    "cgroup: rmdir {}: {e}{}",
+                    dir.display(),
+                    errno_hint(&e)
+                ))
+            }
         }
     }
 }
@@ -417,15 +467,25 @@ pub(crate) fn destroy(dir: &Path, v2: bool) -> Result<(), String> {
 /// Remove the `launcher-<pid>` cgroups (and `launcher-<pid>-self` leaves) in
 /// `parent` whose launcher is gone, e.g. one killed by SIGKILL. Returns how many.
 pub fn sweep_stale(parent: &Path, v2: bool) -> usize {
-    let Ok(entries) = fs::read_dir(parent) else { return 0 };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return 0;
+    };
     let mut n = 0;
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.strip_prefix(PREFIX) else { continue };
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
         let digits = rest.strip_suffix(SELF_SUFFIX).unwrap_or(rest);
-        let Ok(pid) = digits.parse::<libc::pid_t>() else { continue };
-        if !digits.bytes().all(|b| b.is_ascii_digit()) || pid <= 0 || pid_alive(pid) || !e.path().is_dir() {
+        let Ok(pid) = digits.parse::<libc::pid_t>() else {
+            continue;
+        };
+        if !digits.bytes().all(|b| b.is_ascii_digit())
+            || pid <= 0
+            || pid_alive(pid)
+            || !e.path().is_dir()
+        {
             continue;
         }
         if destroy(&e.path(), v2).is_ok() {

@@ -1,5 +1,7 @@
 static INIT: &[u8] = include_bytes!(env!("LAUNCHER_INIT_PATH"));
-fn main() { println!("{}", INIT.len()); }
+fn main() {
+    println!("{}", INIT.len());
+}
 
 // Temporary, for building and testing the cgroup branch alone; main.rs is the lead's.
 #[allow(dead_code)]

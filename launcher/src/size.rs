@@ -29,7 +29,10 @@ fn decimal(s: &str) -> Option<(u64, u64, u32)> {
         None => (s, ""),
     };
     let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !all_digits(int) || !all_digits(frac) || (s.contains('.') && frac.is_empty())
+    if int.is_empty()
+        || !all_digits(int)
+        || !all_digits(frac)
+        || (s.contains('.') && frac.is_empty())
     {
         return None;
     }
@@ -38,7 +41,11 @@ fn decimal(s: &str) -> Option<(u64, u64, u32)> {
         return None;
     }
     let i = int.parse::<u64>().ok()?;
-    let f = if frac.is_empty() { 0 } else { frac.parse::<u64>().ok()? };
+    let f = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<u64>().ok()?
+    };
     Some((i, f, frac.len() as u32))
 }
 
@@ -132,16 +139,20 @@ pub fn parse_cpus_on(s: &str, host_cpus: u64) -> Result<Cpus, String> {
     let t = s.trim();
     let (int, frac, digits) = match decimal(t) {
         Some(d) if !t.starts_with('-') => d,
-        _ => return Err(format!("invalid --cpus {s:?}: expected a decimal number of CPUs such as 0.5 or 2 ({range})")),
+        _ => return Err(format!(
+            "invalid --cpus {s:?}: expected a decimal number of CPUs such as 0.5 or 2 ({range})"
+        )),
     };
     // quota µs per 100 ms period: cpus * 100000, kept exact in integers.
-    let quota = (int as u128) * PERIOD_US as u128
-        + (frac as u128) * PERIOD_US as u128 / 10u128.pow(digits);
+    let quota =
+        (int as u128) * PERIOD_US as u128 + (frac as u128) * PERIOD_US as u128 / 10u128.pow(digits);
     if quota < MIN_QUOTA_US as u128 {
         return Err(format!("invalid --cpus {s:?}: too small ({range})"));
     }
     if quota > (host_cpus as u128) * PERIOD_US as u128 {
-        return Err(format!("invalid --cpus {s:?}: more than available ({range})"));
+        return Err(format!(
+            "invalid --cpus {s:?}: more than available ({range})"
+        ));
     }
     Ok(Cpus {
         quota: quota as u64,
@@ -186,8 +197,23 @@ mod tests {
     #[test]
     fn bad_sizes() {
         for s in [
-            "", "0", "0m", "0.0g", "-1", "-5m", "m", "abc", "5x", "5 m", "1.", ".5m", "1..2m",
-            "5mm", "99999999999999999999", "9999999999t", "8388608t",
+            "",
+            "0",
+            "0m",
+            "0.0g",
+            "-1",
+            "-5m",
+            "m",
+            "abc",
+            "5x",
+            "5 m",
+            "1.",
+            ".5m",
+            "1..2m",
+            "5mm",
+            "99999999999999999999",
+            "9999999999t",
+            "8388608t",
         ] {
             let e = parse_size(s).expect_err(s);
             assert!(e.contains(&format!("{s:?}")), "{e}");
@@ -212,11 +238,41 @@ mod tests {
     #[test]
     fn cpus() {
         let c = |s| parse_cpus_on(s, 2);
-        assert_eq!(c("0.5"), Ok(Cpus { quota: 50_000, period: 100_000 }));
-        assert_eq!(c("1"), Ok(Cpus { quota: 100_000, period: 100_000 }));
-        assert_eq!(c("2"), Ok(Cpus { quota: 200_000, period: 100_000 }));
-        assert_eq!(c("1.25"), Ok(Cpus { quota: 125_000, period: 100_000 }));
-        assert_eq!(c("0.01"), Ok(Cpus { quota: 1_000, period: 100_000 }));
+        assert_eq!(
+            c("0.5"),
+            Ok(Cpus {
+                quota: 50_000,
+                period: 100_000
+            })
+        );
+        assert_eq!(
+            c("1"),
+            Ok(Cpus {
+                quota: 100_000,
+                period: 100_000
+            })
+        );
+        assert_eq!(
+            c("2"),
+            Ok(Cpus {
+                quota: 200_000,
+                period: 100_000
+            })
+        );
+        assert_eq!(
+            c("1.25"),
+            Ok(Cpus {
+                quota: 125_000,
+                period: 100_000
+            })
+        );
+        assert_eq!(
+            c("0.01"),
+            Ok(Cpus {
+                quota: 1_000,
+                period: 100_000
+            })
+        );
         assert!(c("2.5").unwrap_err().contains("more than available"));
         assert!(c("0").unwrap_err().contains("too small"));
         assert!(c("0.001").unwrap_err().contains("too small"));

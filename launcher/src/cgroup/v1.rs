@@ -37,7 +37,11 @@ pub(super) fn override_dir(mount: &Path, p: &Path) -> PathBuf {
     }
 }
 
-pub fn places(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Result<Vec<Place>, String> {
+pub fn places(
+    host: &Host,
+    needed: &[Controller],
+    parent: Option<&Path>,
+) -> Result<Vec<Place>, String> {
     let mut out: Vec<Place> = Vec::new();
     for &ctrl in needed {
         let mount = host.v1_mount(ctrl.name()).ok_or_else(|| {
@@ -81,7 +85,12 @@ pub fn places(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Resu
     Ok(out)
 }
 
-pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits) -> Result<(), String> {
+pub(super) fn create(
+    cg: &mut Cgroup,
+    place: &Place,
+    name: &str,
+    limits: &Limits,
+) -> Result<(), String> {
     cg.made.extend(mkdir_p(&place.mount, &place.parent)?);
     sweep_stale(&place.parent, false);
     let leaf = place.parent.join(name);

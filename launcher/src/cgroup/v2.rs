@@ -93,43 +93,50 @@ pub fn place(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Resul
     if let Some(p) = parent {
         return Ok(place(super::v1::override_dir(&mount, p), Rule::Override));
     }
-    if own == mount {
+    if own == mount && euid() == 0 {
         return Ok(place(own.clone(), Rule::Root));
+    }
+    // Inside the delegated parent, it is the cheaper choice: no move of our own.
+    let d = mount.join(delegated_name(euid()));
+    if euid() != 0 && own.starts_with(&d) && own != d {
+        return Ok(place(d, Rule::Delegated));
     }
     let available = controllers_of(&own, "cgroup.controllers");
     if writable(&own.join("cgroup.procs"))
         && writable(&own.join("cgroup.subtree_control"))
         && procs(&own) == [me]
-        && needed.iter().all(|c| available.iter().any(|a| a == c.name()))
+        && needed
+            .iter()
+            .all(|c| available.iter().any(|a| a == c.name()))
     {
         return Ok(place(own.clone(), Rule::MoveSelf));
     }
     if euid() == 0 {
         return Ok(place(mount.join(ROOT_PARENT), Rule::Dedicated));
     }
-    let d = mount.join(delegated_name(euid()));
     if !d.is_dir() {
         return Err(format!(
-            "cgroup v2: nothing is writable for uid {}: the launcher's cgroup {} is not its own, and {} does not exist: run `sudo make cgroup` or run as root",
-            euid(),
+            "cgroup v2: the launcher's cgroup {} is not writable for uid {}: Permission denied, and {} does not exist: run `sudo make cgroup` or run as root",
             own.display(),
+            euid(),
             d.display()
         ));
     }
-    if !own.starts_with(&d) {
-        return Err(format!(
+    Err(format!(
             "cgroup v2: {d} is delegated to uid {uid}, but this launcher runs in {own}, outside it, and the kernel lets an unprivileged process move processes only within a subtree it owns: start your shell inside it once with `echo $$ | sudo tee {d}/session/cgroup.procs`, or run the launcher alone in a delegated systemd scope: `systemd-run --user --scope -p Delegate=yes launcher run ...`, or run as root",
             d = d.display(),
             uid = euid(),
             own = own.display()
-        ));
-    }
-    Ok(place(d, Rule::Delegated))
+        ))
 }
 
 /// Make sure every cgroup from the hierarchy's root down to `dir` passes the
 /// controllers to its children; writes only where one is missing.
-fn enable_down_to(mount: &Path, dir: &Path, needed: &[Controller]) -> Result<Vec<Controller>, String> {
+fn enable_down_to(
+    mount: &Path,
+    dir: &Path,
+    needed: &[Controller],
+) -> Result<Vec<Controller>, String> {
     let mut chain = vec![mount.to_path_buf()];
     if let Ok(rel) = dir.strip_prefix(mount) {
         let mut p = mount.to_path_buf();
@@ -175,7 +182,12 @@ fn enable_down_to(mount: &Path, dir: &Path, needed: &[Controller]) -> Result<Vec
     Ok(enabled_last)
 }
 
-pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits) -> Result<(), String> {
+pub(super) fn create(
+    cg: &mut Cgroup,
+    place: &Place,
+    name: &str,
+    limits: &Limits,
+) -> Result<(), String> {
     match place.rule {
         Rule::MoveSelf => {
             sweep_stale(&place.own, true);
@@ -184,7 +196,10 @@ pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits
                 super::destroy(&self_leaf, true)?;
                 mkdir(&self_leaf)?;
             }
-            if let Err(e) = write_file(&self_leaf.join("cgroup.procs"), &std::process::id().to_string()) {
+            if let Err(e) = write_file(
+                &self_leaf.join("cgroup.procs"),
+                &std::process::id().to_string(),
+            ) {
                 let _ = fs::remove_dir(&self_leaf);
                 return Err(e);
             }
@@ -222,11 +237,21 @@ pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits
     if let Some(m) = limits.memory {
         cg.memory = Some((leaf.clone(), true, m));
     }
-    let c = CString::new(leaf.as_os_str().as_bytes()).map_err(|_| format!("cgroup: NUL in {}", leaf.display()))?;
+    let c = CString::new(leaf.as_os_str().as_bytes())
+        .map_err(|_| format!("cgroup: NUL in {}", leaf.display()))?;
     // SAFETY: c is a valid path; the fd is owned by the OwnedFd below.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
-        return Err(format!("cgroup: open {}: {}", leaf.display(), std::io::Error::last_os_error()));
+        return Err(format!(
+            "cgroup: open {}: {}",
+            leaf.display(),
+            std::io::Error::last_os_error()
+        ));
     }
     // SAFETY: fd was just opened and nothing else owns it.
     cg.fd = Some(unsafe { OwnedFd::from_raw_fd(fd) });
