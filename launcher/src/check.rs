@@ -220,7 +220,7 @@ fn pivot_root(r: &mut Report) {
             (left.split(' ').nth(4)? == "/")
                 .then(|| right.split(' ').next().unwrap_or("").to_string())
         })
-        .last();
+        .next_back();
     match fstype.as_deref() {
         Some("rootfs") | Some("ramfs") => r.line(
             "pivot_root:",

@@ -139,9 +139,11 @@ pub fn parse_cpus_on(s: &str, host_cpus: u64) -> Result<Cpus, String> {
     let t = s.trim();
     let (int, frac, digits) = match decimal(t) {
         Some(d) if !t.starts_with('-') => d,
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "invalid --cpus {s:?}: expected a decimal number of CPUs such as 0.5 or 2 ({range})"
-        )),
+        ))
+        }
     };
     // quota µs per 100 ms period: cpus * 100000, kept exact in integers.
     let quota =
@@ -163,7 +165,7 @@ pub fn parse_cpus_on(s: &str, host_cpus: u64) -> Result<Cpus, String> {
 /// Bytes back in the unit a person would have typed, for messages ("limit 50m").
 pub fn format_size(bytes: u64) -> String {
     for (shift, unit) in [(40, "t"), (30, "g"), (20, "m"), (10, "k")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }
