@@ -107,6 +107,7 @@ impl<T> OrDie<T> for Result<T, Errno> {
 }
 
 /// `s.contains(&c)` without core's memchr, which is large.
+#[allow(clippy::manual_contains)]
 fn has(s: &[u8], c: u8) -> bool {
     s.iter().any(|&b| b == c)
 }
@@ -236,6 +237,10 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
 fn run(c: &Config) -> ! {
     // 1. Signals are queued, not acted on, until the signalfd loop reads them.
     block_signals(true).or_die(c"sigprocmask", c"");
+    // EOF on the channel will tell the launcher that CMD's exec succeeded.
+    // Done first, as it also checks that fd 3 is there before any fd of
+    // ours could take its number.
+    set_cloexec(CHANNEL).or_die(c"fcntl channel", c"");
     // Only 0-3 are ours to pass on; anything else leaked to us must not reach
     // the container. Best effort: close_range is Linux 5.9+.
     let _ = close_from(CHANNEL + 1);
@@ -261,8 +266,6 @@ fn run(c: &Config) -> ! {
     // 10. Made before the fork so that its failure can still be reported, and
     // with all signals already queued, none is lost while CMD starts.
     let sfd = signalfd_all().or_die(c"signalfd", c"");
-    // EOF on the channel then tells the launcher the exec succeeded.
-    set_cloexec(CHANNEL).or_die(c"fcntl channel", c"");
     let pid = fork().or_die(c"fork", c"");
     if pid == 0 {
         child(c, master);
@@ -273,7 +276,9 @@ fn run(c: &Config) -> ! {
         close(m);
     }
     for fd in 0..=CHANNEL {
-        close(fd);
+        if fd != sfd {
+            close(fd);
+        }
     }
     supervise(sfd, pid)
 }
@@ -396,29 +401,38 @@ fn open_pty(winsize: &CStr) -> usize {
     pty_unlock(m).or_die(c"unlock pty", c"");
     let ws = winsize.to_bytes();
     if ws != b"-" {
-        let mut it = ws.split(|&b| b == b'x');
-        match (it.next().and_then(num), it.next().and_then(num), it.next()) {
-            (Some(rows), Some(cols), None) => {
-                pty_set_size(m, rows, cols).or_die(c"set pty size ", winsize);
-            }
-            _ => die(Errno::EINVAL, c"parse window size ", winsize),
-        }
+        let Some([rows, cols]) = parse_winsize(ws) else {
+            die(Errno::EINVAL, c"parse window size ", winsize)
+        };
+        pty_set_size(m, rows, cols).or_die(c"set pty size ", winsize);
     }
     m
 }
 
-fn num(s: &[u8]) -> Option<u16> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u16 = 0;
+/// "ROWSxCOLS" -> [rows, cols].
+fn parse_winsize(s: &[u8]) -> Option<[u16; 2]> {
+    let mut v = [0u16; 2];
+    let mut k = 0;
+    let mut digits = 0;
     for &b in s {
-        if !b.is_ascii_digit() {
+        if b == b'x' && k == 0 && digits > 0 {
+            k = 1;
+            digits = 0;
+            continue;
+        }
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
             return None;
         }
-        v = v.checked_mul(10)?.checked_add((b - b'0') as u16)?;
+        let x = v.get_mut(k)?;
+        *x = x.checked_mul(10)?.checked_add(d as u16)?;
+        digits += 1;
     }
-    Some(v)
+    if k == 1 && digits > 0 {
+        Some(v)
+    } else {
+        None
+    }
 }
 
 /// The command's process, between fork and exec.
@@ -446,15 +460,18 @@ fn child(c: &Config, master: Option<usize>) -> ! {
 /// zombie (the command's and orphans'), and leave with the command's status.
 fn supervise(sfd: usize, cmd: usize) -> ! {
     loop {
-        let Ok(sig) = read_signal(sfd) else {
-            continue;
+        let block = match read_signal(sfd) {
+            Ok(SIGCHLD) => false,
+            Ok(sig) => {
+                let _ = kill(cmd, sig);
+                continue;
+            }
+            // Retrying a failed read would spin: sleep in wait4 instead,
+            // still reaping, no longer forwarding.
+            Err(_) => true,
         };
-        if sig != SIGCHLD {
-            let _ = kill(cmd, sig);
-            continue;
-        }
         let mut status = 0u32;
-        while let Ok(pid) = reap(&mut status) {
+        while let Ok(pid) = reap(&mut status, block) {
             if pid == 0 {
                 break;
             }
