@@ -1,2 +1,53 @@
-static INIT: &[u8] = include_bytes!(env!("LAUNCHER_INIT_PATH"));
-fn main() { println!("{}", INIT.len()); }
+//! launcher: run a command in a new container. See README.md, "How it works".
+
+mod cgroup;
+mod channel;
+mod check;
+mod child;
+mod cli;
+mod idmap;
+mod initexe;
+mod namespaces;
+mod run;
+mod signals;
+mod size;
+mod spec;
+mod status;
+mod trace;
+mod tty;
+
+use std::time::Instant;
+
+fn main() {
+    let start = Instant::now();
+    let args: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
+        Ok(args) => args,
+        Err(bad) => {
+            eprintln!("launcher: argument {bad:?} is not valid UTF-8");
+            std::process::exit(status::RUNTIME_ERROR);
+        }
+    };
+    let code = match cli::parse(&args) {
+        cli::Parsed::Exit { text, code: 0 } => {
+            println!("{text}");
+            0
+        }
+        cli::Parsed::Exit { text, code } => {
+            eprintln!("{text}");
+            code
+        }
+        cli::Parsed::Check => check::run(),
+        cli::Parsed::Run(spec) => {
+            let trace = trace::Trace::new(spec.trace, start);
+            trace.mark("command line parsed");
+            match run::run(&spec, &trace) {
+                Ok(code) => code,
+                Err(message) => {
+                    eprintln!("launcher: {message}");
+                    status::RUNTIME_ERROR
+                }
+            }
+        }
+    };
+    std::process::exit(code);
+}

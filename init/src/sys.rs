@@ -1,0 +1,314 @@
+//! The syscall layer: one thin wrapper per call the init makes, so that the
+//! rest of the init is safe code. Strings go in as `&CStr` (the kernel needs
+//! the NUL); results come back as the kernel's `Result<usize, Errno>`.
+
+use core::ffi::CStr;
+use core::mem::{size_of, MaybeUninit};
+use core::ptr::null;
+pub use syscalls::Errno;
+use syscalls::{syscall, Sysno};
+
+pub type Res = Result<usize, Errno>;
+
+pub const MS_RDONLY: usize = 1;
+pub const MS_NOSUID: usize = 2;
+pub const MS_NODEV: usize = 4;
+pub const MS_NOEXEC: usize = 8;
+pub const MS_REMOUNT: usize = 32;
+pub const MS_BIND: usize = 0x1000;
+pub const MS_MOVE: usize = 0x2000;
+pub const MS_REC: usize = 0x4000;
+pub const MS_PRIVATE: usize = 0x40000;
+
+pub const MOUNT_ATTR_RDONLY: u64 = 1;
+pub const MOUNT_ATTR_NOSUID: u64 = 2;
+pub const MOUNT_ATTR_NODEV: u64 = 4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 8;
+
+pub const O_RDWR: usize = 2;
+pub const O_NOCTTY: usize = 0o400;
+pub const O_CLOEXEC: usize = 0o2000000;
+
+pub const SIGCHLD: u32 = 17;
+
+const AT_FDCWD: isize = -100;
+const AT_RECURSIVE: usize = 0x8000;
+const W_OK: usize = 2;
+const MNT_DETACH: usize = 2;
+const S_IFREG: usize = 0o100000;
+const SIG_BLOCK: usize = 0;
+const SIG_SETMASK: usize = 2;
+const SIGSET_SIZE: usize = 8;
+const F_SETFD: usize = 2;
+const FD_CLOEXEC: usize = 1;
+const WNOHANG: usize = 1;
+const SOL_SOCKET: i32 = 1;
+const SCM_RIGHTS: i32 = 1;
+const MSG_NOSIGNAL: usize = 0x4000;
+const TIOCSWINSZ: usize = 0x5414;
+const TIOCSCTTY: usize = 0x540e;
+const TIOCSPTLCK: usize = 0x4004_5431;
+const TIOCGPTPEER: usize = 0x5441;
+
+fn ptr(s: Option<&CStr>) -> *const u8 {
+    s.map_or(null(), |s| s.as_ptr().cast())
+}
+
+pub fn exit(code: usize) -> ! {
+    // SAFETY: exit_group touches no memory of ours and does not return.
+    unsafe {
+        let _ = syscall!(Sysno::exit_group, code);
+    }
+    // exit_group cannot fail; this only satisfies the type.
+    loop {}
+}
+
+/// Blocks every signal (`all`) or unblocks every signal (`!all`).
+pub fn block_signals(all: bool) -> Res {
+    let set: u64 = if all { !0 } else { 0 };
+    let how = if all { SIG_BLOCK } else { SIG_SETMASK };
+    // SAFETY: `set` is a valid sigset for the call; the old set is not asked for.
+    unsafe { syscall!(Sysno::rt_sigprocmask, how, &set as *const u64, 0, SIGSET_SIZE) }
+}
+
+pub fn sethostname(name: &[u8]) -> Res {
+    // SAFETY: the kernel reads `name.len()` bytes from a live slice.
+    unsafe { syscall!(Sysno::sethostname, name.as_ptr(), name.len()) }
+}
+
+pub fn mount(
+    src: Option<&CStr>,
+    dst: &CStr,
+    fstype: Option<&CStr>,
+    flags: usize,
+    data: Option<&CStr>,
+) -> Res {
+    // SAFETY: every pointer is NULL or a NUL-terminated string that outlives the call.
+    unsafe { syscall!(Sysno::mount, ptr(src), dst.as_ptr(), ptr(fstype), flags, ptr(data)) }
+}
+
+#[repr(C)]
+struct MountAttr {
+    set: u64,
+    clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Sets `attrs` on the mount at `path` and on every mount below it.
+pub fn mount_setattr_rec(path: &CStr, attrs: u64) -> Res {
+    let attr = MountAttr { set: attrs, clr: 0, propagation: 0, userns_fd: 0 };
+    // SAFETY: `path` is NUL-terminated; `attr` is a live mount_attr of the size passed.
+    unsafe {
+        syscall!(
+            Sysno::mount_setattr,
+            AT_FDCWD,
+            path.as_ptr(),
+            AT_RECURSIVE,
+            &attr as *const MountAttr,
+            size_of::<MountAttr>()
+        )
+    }
+}
+
+pub fn umount_detach(path: &CStr) -> Res {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::umount2, path.as_ptr(), MNT_DETACH) }
+}
+
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Res {
+    // SAFETY: both paths are NUL-terminated.
+    unsafe { syscall!(Sysno::pivot_root, new_root.as_ptr(), put_old.as_ptr()) }
+}
+
+pub fn chroot(path: &CStr) -> Res {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::chroot, path.as_ptr()) }
+}
+
+pub fn chdir(path: &CStr) -> Res {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::chdir, path.as_ptr()) }
+}
+
+pub fn mkdir(path: &CStr, mode: usize) -> Res {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::mkdir, path.as_ptr(), mode) }
+}
+
+/// Creates an empty regular file (a bind-mount target) without opening it.
+pub fn mkfile(path: &CStr) -> Res {
+    // SAFETY: `path` is NUL-terminated; S_IFREG needs no device number.
+    unsafe { syscall!(Sysno::mknodat, AT_FDCWD, path.as_ptr(), S_IFREG | 0o666, 0) }
+}
+
+pub fn symlink(target: &CStr, link: &CStr) -> Res {
+    // SAFETY: both paths are NUL-terminated.
+    unsafe { syscall!(Sysno::symlinkat, target.as_ptr(), AT_FDCWD, link.as_ptr()) }
+}
+
+pub fn writable(path: &CStr) -> bool {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::faccessat, AT_FDCWD, path.as_ptr(), W_OK) }.is_ok()
+}
+
+pub fn open(path: &CStr, flags: usize) -> Res {
+    // SAFETY: `path` is NUL-terminated; no O_CREAT, so no mode is read.
+    unsafe { syscall!(Sysno::open, path.as_ptr(), flags, 0) }
+}
+
+pub fn close(fd: usize) {
+    // SAFETY: closing a descriptor touches no memory; the callers own `fd`.
+    unsafe {
+        let _ = syscall!(Sysno::close, fd);
+    }
+}
+
+/// Closes every descriptor from `first` up.
+pub fn close_from(first: usize) -> Res {
+    // SAFETY: descriptor numbers only.
+    unsafe { syscall!(Sysno::close_range, first, u32::MAX, 0) }
+}
+
+pub fn dup2(old: usize, new: usize) -> Res {
+    // SAFETY: descriptor numbers only.
+    unsafe { syscall!(Sysno::dup2, old, new) }
+}
+
+pub fn set_cloexec(fd: usize) -> Res {
+    // SAFETY: descriptor flags only.
+    unsafe { syscall!(Sysno::fcntl, fd, F_SETFD, FD_CLOEXEC) }
+}
+
+pub fn pty_unlock(master: usize) -> Res {
+    let unlock: i32 = 0;
+    // SAFETY: TIOCSPTLCK reads one int from a live local.
+    unsafe { syscall!(Sysno::ioctl, master, TIOCSPTLCK, &unlock as *const i32) }
+}
+
+pub fn pty_set_size(master: usize, rows: u16, cols: u16) -> Res {
+    let ws: [u16; 4] = [rows, cols, 0, 0];
+    // SAFETY: TIOCSWINSZ reads a struct winsize (four u16) from a live local.
+    unsafe { syscall!(Sysno::ioctl, master, TIOCSWINSZ, &ws as *const [u16; 4]) }
+}
+
+/// Opens the slave of `master` without a path lookup (the caller's /dev may differ).
+pub fn pty_peer(master: usize) -> Res {
+    // SAFETY: TIOCGPTPEER takes open flags by value.
+    unsafe { syscall!(Sysno::ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY) }
+}
+
+pub fn set_ctty(fd: usize) -> Res {
+    // SAFETY: TIOCSCTTY takes an int by value.
+    unsafe { syscall!(Sysno::ioctl, fd, TIOCSCTTY, 0) }
+}
+
+pub fn fork() -> Res {
+    // SAFETY: a plain fork: no new stack, no shared memory, no tid pointers.
+    unsafe { syscall!(Sysno::clone, SIGCHLD, 0, 0, 0, 0) }
+}
+
+pub fn setsid() -> Res {
+    // SAFETY: no arguments.
+    unsafe { syscall!(Sysno::setsid) }
+}
+
+/// Replaces the process image; returns only the error.
+///
+/// # Safety
+/// `argv` and `envp` must point to NULL-terminated arrays of pointers to
+/// NUL-terminated strings (such as the ones the kernel gave this process).
+pub unsafe fn execve(path: &CStr, argv: *const *const u8, envp: *const *const u8) -> Errno {
+    // SAFETY: `path` is NUL-terminated; the caller vouches for argv and envp.
+    match unsafe { syscall!(Sysno::execve, path.as_ptr(), argv, envp) } {
+        Err(e) => e,
+        Ok(_) => Errno::EINVAL,
+    }
+}
+
+#[repr(C)]
+pub struct IoVec<'a> {
+    base: *const u8,
+    len: usize,
+    _life: core::marker::PhantomData<&'a [u8]>,
+}
+
+impl<'a> IoVec<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        IoVec { base: buf.as_ptr(), len: buf.len(), _life: core::marker::PhantomData }
+    }
+}
+
+#[repr(C)]
+struct MsgHdr {
+    name: *const u8,
+    namelen: u32,
+    iov: *const IoVec<'static>,
+    iovlen: usize,
+    control: *const CmsgFd,
+    controllen: usize,
+    flags: i32,
+}
+
+/// A cmsghdr carrying one fd, padded to CMSG_SPACE(sizeof(int)).
+#[repr(C)]
+struct CmsgFd {
+    len: usize,
+    level: i32,
+    kind: i32,
+    fd: i32,
+    _pad: i32,
+}
+
+/// Sends `iov` as one record on socket `sock`, with `pass` as SCM_RIGHTS if given.
+/// MSG_NOSIGNAL: a closed peer must not leave a SIGPIPE queued for PID 1 to forward.
+pub fn send(sock: usize, iov: &[IoVec], pass: Option<usize>) -> Res {
+    let cmsg = CmsgFd {
+        len: size_of::<usize>() + 2 * size_of::<i32>() + size_of::<i32>(),
+        level: SOL_SOCKET,
+        kind: SCM_RIGHTS,
+        fd: pass.unwrap_or(0) as i32,
+        _pad: 0,
+    };
+    let msg = MsgHdr {
+        name: null(),
+        namelen: 0,
+        iov: iov.as_ptr().cast(),
+        iovlen: iov.len(),
+        control: if pass.is_some() { &cmsg } else { null() },
+        controllen: if pass.is_some() { size_of::<CmsgFd>() } else { 0 },
+        flags: 0,
+    };
+    // SAFETY: `msg` and everything it points to (iov buffers, cmsg) live across the call.
+    unsafe { syscall!(Sysno::sendmsg, sock, &msg as *const MsgHdr, MSG_NOSIGNAL) }
+}
+
+/// A close-on-exec signalfd for every signal (all of which the caller keeps blocked).
+pub fn signalfd_all() -> Res {
+    let set: u64 = !0;
+    // SAFETY: `set` is a live sigset of the size passed.
+    unsafe { syscall!(Sysno::signalfd4, -1isize, &set as *const u64, SIGSET_SIZE, O_CLOEXEC) }
+}
+
+/// Blocks until a signal is queued and returns its number.
+pub fn read_signal(sfd: usize) -> Result<u32, Errno> {
+    let mut info = MaybeUninit::<[u32; 32]>::uninit();
+    // SAFETY: the kernel writes at most 128 bytes (one signalfd_siginfo) into `info`.
+    let n = unsafe { syscall!(Sysno::read, sfd, info.as_mut_ptr(), 128) }?;
+    if n < 4 {
+        return Err(Errno::EIO);
+    }
+    // SAFETY: the kernel filled at least the first u32 (ssi_signo).
+    Ok(unsafe { info.as_ptr().cast::<u32>().read() })
+}
+
+/// Reaps one exited child without blocking: Ok(0) when none is ready.
+pub fn reap(status: &mut u32) -> Res {
+    // SAFETY: `status` is a live u32; no rusage is asked for.
+    unsafe { syscall!(Sysno::wait4, -1isize, status as *mut u32, WNOHANG, 0) }
+}
+
+pub fn kill(pid: usize, sig: u32) -> Res {
+    // SAFETY: no memory is passed.
+    unsafe { syscall!(Sysno::kill, pid, sig) }
+}

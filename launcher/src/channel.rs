@@ -1,0 +1,109 @@
+//! The channel between the launcher and the container's side (the cloned child,
+//! then init): a SOCK_SEQPACKET socketpair, one message per record. README's
+//! "How it works" describes the records.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// The fd number the child and init expect their end on.
+pub const CHILD_FD: RawFd = 3;
+/// Launcher to child: id maps written and cgroup joined, exec init.
+pub const GO: u8 = b'G';
+const ERROR: u8 = b'E';
+const PTY: u8 = b'P';
+
+/// A record from the container's side.
+pub enum Message {
+    /// A step failed: `text` names it ("mount /proc"), `errno` says why (0: no errno).
+    Error { errno: i32, text: String },
+    /// The pty master created inside the container (`-t`).
+    Pty(OwnedFd),
+}
+
+/// Returns (launcher's end, container's end), both close-on-exec.
+pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two fds into the array it is given, which is large enough.
+    let ret = unsafe {
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+    };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// One-byte write without allocation (also used in the forked child).
+pub fn send_byte(fd: RawFd, byte: u8) -> io::Result<()> {
+    // SAFETY: writes one byte from a live stack variable.
+    match unsafe { libc::write(fd, &byte as *const u8 as *const _, 1) } {
+        1 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// An error record, built on the stack: the forked child must not allocate.
+pub fn send_error(fd: RawFd, errno: i32, parts: &[&[u8]]) {
+    let mut buf = [0u8; 512];
+    buf[0] = ERROR;
+    buf[1..5].copy_from_slice(&(errno as u32).to_le_bytes());
+    let mut len = 5;
+    for part in parts {
+        let n = part.len().min(buf.len() - len);
+        buf[len..len + n].copy_from_slice(&part[..n]);
+        len += n;
+    }
+    // SAFETY: writes `len` initialised bytes of `buf`. Nothing to do if it
+    // fails: the parent then reports the exit status alone.
+    unsafe { libc::write(fd, buf.as_ptr() as *const _, len) };
+}
+
+/// Receives one record; `Ok(None)` at EOF (every copy of the container's end is
+/// closed: the command's exec succeeded, or the container is gone).
+pub fn recv(fd: &OwnedFd) -> io::Result<Option<Message>> {
+    let mut data = [0u8; 4096];
+    // Room for one SCM_RIGHTS fd, aligned as cmsghdr wants.
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec { iov_base: data.as_mut_ptr() as *mut _, iov_len: data.len() };
+    // SAFETY: an all-zero msghdr is valid; its pointers are set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut _;
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: msg points at buffers that live across the call, sized as declared.
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let received_fd = take_fd(&msg);
+    let data = &data[..n as usize];
+    match data.first() {
+        None => Ok(None),
+        Some(&PTY) => match received_fd {
+            Some(fd) => Ok(Some(Message::Pty(fd))),
+            None => Err(io::Error::other("pty record without a file descriptor")),
+        },
+        Some(&ERROR) if data.len() >= 5 => {
+            let errno = u32::from_le_bytes(data[1..5].try_into().unwrap()) as i32;
+            let text = String::from_utf8_lossy(&data[5..]).into_owned();
+            Ok(Some(Message::Error { errno, text }))
+        }
+        Some(other) => Err(io::Error::other(format!("unknown record {other:#x} from the container"))),
+    }
+}
+
+fn take_fd(msg: &libc::msghdr) -> Option<OwnedFd> {
+    // SAFETY: CMSG_FIRSTHDR/CMSG_DATA walk the control buffer that recvmsg just
+    // filled, within msg_controllen; the kernel put an SCM_RIGHTS fd there only
+    // if the header says so, and that fd is now ours.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(msg);
+        if cmsg.is_null() || (*cmsg).cmsg_level != libc::SOL_SOCKET || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
+            return None;
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const RawFd);
+        Some(OwnedFd::from_raw_fd(fd))
+    }
+}

@@ -1,0 +1,186 @@
+//! The command line: argh definitions, turned into one validated [`Spec`].
+
+use std::time::Duration;
+
+use argh::FromArgs;
+
+use crate::cgroup::{self, Limits};
+use crate::size;
+use crate::spec::{self, Spec};
+
+#[derive(FromArgs)]
+/// A minimal, fast Linux container runtime.
+///
+/// Runs a command in new PID, UTS, IPC, user and mount namespaces over a root
+/// filesystem directory, like `docker run IMAGE CMD` without the image store.
+#[argh(help_triggers("-h", "--help"))]
+pub struct Cli {
+    #[argh(subcommand)]
+    pub command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum Command {
+    Run(RunArgs),
+    Check(CheckArgs),
+}
+
+#[derive(FromArgs)]
+/// Run CMD in a new container; exits with CMD's status (125: launcher error,
+/// 126: CMD cannot be executed, 127: CMD not found, 128+N: killed by signal N).
+#[argh(subcommand, name = "run", help_triggers("-h", "--help"))]
+pub struct RunArgs {
+    /// root filesystem directory (default: ./alpine-fs)
+    #[argh(option, default = "String::from(\"alpine-fs\")")]
+    pub rootfs: String,
+
+    /// hostname inside the container (default: container)
+    #[argh(option, default = "String::from(\"container\")")]
+    pub hostname: String,
+
+    /// set an environment variable KEY=VALUE inside (repeatable)
+    #[argh(option, short = 'e')]
+    pub env: Vec<String>,
+
+    /// working directory inside the container, absolute (default: /)
+    #[argh(option, short = 'w', default = "String::from(\"/\")")]
+    pub workdir: String,
+
+    /// allocate a pseudo-terminal for the container (use with -i: -it)
+    #[argh(switch, short = 't')]
+    pub tty: bool,
+
+    /// keep stdin attached to the container's terminal (with -t); without -t,
+    /// stdin, stdout and stderr are always passed through
+    #[argh(switch, short = 'i')]
+    pub interactive: bool,
+
+    /// maximum number of processes (and threads) in the container
+    #[argh(option)]
+    pub pids_limit: Option<String>,
+
+    /// memory limit, docker units: 512k, 50m, 1g or bytes
+    #[argh(option)]
+    pub memory: Option<String>,
+
+    /// memory plus swap limit (default: equal to --memory, i.e. no swap); -1: unlimited swap
+    #[argh(option)]
+    pub memory_swap: Option<String>,
+
+    /// CPU limit as a decimal number of CPUs, e.g. 0.5
+    #[argh(option)]
+    pub cpus: Option<String>,
+
+    /// place the container's cgroup under this cgroup path (relative to the hierarchy's root)
+    #[argh(option)]
+    pub cgroup_parent: Option<String>,
+
+    /// seconds to wait after forwarding SIGTERM or SIGINT before killing the container (default: 10)
+    #[argh(option, default = "10")]
+    pub stop_timeout: u64,
+
+    /// print where start-up time goes (also: LAUNCHER_TRACE=1)
+    #[argh(switch)]
+    pub trace: bool,
+
+    /// the command and its arguments (put `--` before them when they start with `-`)
+    #[argh(positional, greedy)]
+    pub command: Vec<String>,
+}
+
+#[derive(FromArgs)]
+/// Print what this host supports (user namespaces, cgroups, clone3, pivot_root)
+/// and where the next container's cgroup would go; exit 0 when `run` can work.
+#[argh(subcommand, name = "check", help_triggers("-h", "--help"))]
+pub struct CheckArgs {}
+
+/// What parsing the command line ends in: something to do, or text to print
+/// and an exit code (help: 0, bad usage: 125 like docker).
+pub enum Parsed {
+    Run(Box<Spec>),
+    Check,
+    Exit { text: String, code: i32 },
+}
+
+pub fn parse(args: &[String]) -> Parsed {
+    let args = split_short_flags(args);
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    match Cli::from_args(&["launcher"], &strs) {
+        Ok(cli) => match cli.command {
+            Command::Check(_) => Parsed::Check,
+            Command::Run(run) => match run.into_spec() {
+                Ok(spec) => Parsed::Run(Box::new(spec)),
+                Err(e) => Parsed::Exit { text: format!("launcher: {e}"), code: 125 },
+            },
+        },
+        Err(early) => match early.status {
+            Ok(()) => Parsed::Exit { text: early.output, code: 0 },
+            Err(()) => Parsed::Exit {
+                text: format!(
+                    "launcher: {}\nRun `launcher --help` or `launcher run --help` for usage.",
+                    early.output.trim_end()
+                ),
+                code: 125,
+            },
+        },
+    }
+}
+
+/// argh takes one short flag per argument; docker users type `-it`.
+fn split_short_flags(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut options_done = false;
+    for arg in args {
+        let bundle = arg.len() > 2
+            && arg.starts_with('-')
+            && !arg.starts_with("--")
+            && arg[1..].chars().all(|c| c == 'i' || c == 't');
+        if !options_done && bundle {
+            out.extend(arg[1..].chars().map(|c| format!("-{c}")));
+        } else {
+            options_done |= arg == "--";
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
+impl RunArgs {
+    fn into_spec(self) -> Result<Spec, String> {
+        let limits = Limits {
+            pids: self.pids_limit.as_deref().map(parse_pids).transpose()?,
+            memory: self.memory.as_deref().map(|s| parse_size_opt("--memory", s)).transpose()?,
+            memory_swap: self.memory_swap.as_deref().map(cgroup::SwapLimit::parse).transpose()?,
+            cpus: self.cpus.as_deref().map(cgroup::Cpus::parse).transpose()?,
+        };
+        if limits.memory_swap.is_some() && limits.memory.is_none() {
+            return Err("--memory-swap needs --memory: set both, e.g. --memory 50m --memory-swap 100m".into());
+        }
+        let command = self.command;
+        spec::build(spec::Input {
+            rootfs: &self.rootfs,
+            hostname: self.hostname,
+            env: self.env,
+            workdir: self.workdir,
+            tty: self.tty,
+            interactive: self.interactive,
+            command,
+            limits,
+            cgroup_parent: self.cgroup_parent,
+            stop_timeout: Duration::from_secs(self.stop_timeout),
+            trace: self.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
+        })
+    }
+}
+
+fn parse_pids(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("--pids-limit {s:?}: not a positive whole number: give e.g. --pids-limit 10")),
+    }
+}
+
+fn parse_size_opt(option: &str, s: &str) -> Result<u64, String> {
+    size::parse_size(s).map_err(|e| format!("{option} {s:?}: {e}"))
+}

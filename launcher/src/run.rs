@@ -1,0 +1,294 @@
+//! `launcher run`: the host side of a container's life, in order.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::time::Instant;
+
+use crate::cgroup::{self, Cgroup};
+use crate::channel::{self, Message, GO};
+use crate::child::{self, InitCommand};
+use crate::idmap::IdMap;
+use crate::initexe;
+use crate::namespaces;
+use crate::signals::{self, SignalFd};
+use crate::spec::Spec;
+use crate::status;
+use crate::trace::Trace;
+use crate::tty::{self, Relay};
+
+/// Runs the container and returns the launcher's exit code.
+pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
+    // Block before anything exists that a signal could leave behind.
+    let signals = SignalFd::block().map_err(|e| format!("set up signal handling: {e}"))?;
+    let mut cgroup = match spec.limits.is_empty() {
+        true => None,
+        false => {
+            cgroup::sweep_stale();
+            // SAFETY: getpid cannot fail.
+            let name = format!("launcher-{}", unsafe { libc::getpid() });
+            Some(Cgroup::create(&name, &spec.limits, spec.cgroup_parent.as_deref())?)
+        }
+    };
+    trace.mark("cgroup ready");
+    let result = start_and_wait(spec, trace, &signals, cgroup.as_ref());
+    if let Some(cgroup) = cgroup.as_mut() {
+        if result.is_ok() {
+            if let Some(oom) = cgroup.oom_message() {
+                eprintln!("launcher: {oom}");
+            }
+        }
+        cgroup.remove();
+        trace.mark("cgroup removed");
+    }
+    result
+}
+
+fn start_and_wait(
+    spec: &Spec,
+    trace: &Trace,
+    signals: &SignalFd,
+    cgroup: Option<&Cgroup>,
+) -> Result<i32, String> {
+    let init = initexe::memfd()?;
+    let (ours, theirs) = channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
+    let command = init_command(spec);
+    let idmap = IdMap::for_caller();
+    trace.mark("prepared");
+
+    let cloned = namespaces::clone_container(cgroup.and_then(Cgroup::clone_into_fd), || {
+        child::exec_init(theirs.as_raw_fd(), init.as_raw_fd(), &command)
+    })
+    .map_err(|e| {
+        format!(
+            "clone into new user, PID, mount, UTS and IPC namespaces: {e}: {}",
+            namespaces::userns_blocker()
+        )
+    })?;
+    let mut container = Container { pid: cloned.pid, reaped: false };
+    drop(theirs);
+    trace.mark("cloned");
+
+    idmap.write(container.pid)?;
+    trace.mark("id maps written");
+    if let (Some(cgroup), false) = (cgroup, cloned.in_cgroup) {
+        cgroup.attach(container.pid)?;
+        trace.mark("cgroup attached");
+    }
+    channel::send_byte(ours.as_raw_fd(), GO).map_err(|e| format!("release the container: {e}"))?;
+    trace.mark("released");
+
+    let code = EventLoop::new(spec, trace, signals, ours, container.pid).run(&mut container)?;
+    trace.mark("container exited");
+    Ok(code)
+}
+
+/// init's argv (its whole configuration, see README) and the command's environment.
+fn init_command(spec: &Spec) -> InitCommand {
+    let cstr = |s: &[u8]| CString::new(s).expect("NUL bytes were rejected when the spec was built");
+    let winsize = match (spec.tty, tty::window_size()) {
+        (false, _) => "-".to_string(),
+        (true, Some(ws)) => format!("{}x{}", ws.ws_row, ws.ws_col),
+        (true, None) => "24x80".to_string(),
+    };
+    let mut argv = vec![
+        cstr(b"launcher-init"),
+        cstr(spec.rootfs.as_os_str().as_bytes()),
+        cstr(spec.hostname.as_bytes()),
+        cstr(spec.workdir.as_bytes()),
+        cstr(if spec.tty { b"t" } else { b"-" }),
+        cstr(winsize.as_bytes()),
+    ];
+    argv.extend(spec.command.iter().map(|a| cstr(a.as_bytes())));
+    let env = spec.env.iter().map(|v| cstr(v.as_bytes())).collect();
+    InitCommand::new(argv, env)
+}
+
+/// The init process; killed and reaped if we leave early, so no error path
+/// leaves a container behind.
+struct Container {
+    pid: libc::pid_t,
+    reaped: bool,
+}
+
+impl Container {
+    /// The wait status if init has exited.
+    fn try_wait(&mut self) -> Option<libc::c_int> {
+        let mut wstatus = 0;
+        // SAFETY: waitpid writes the status into a live local.
+        let ret = unsafe { libc::waitpid(self.pid, &mut wstatus, libc::WNOHANG) };
+        if ret == self.pid {
+            self.reaped = true;
+            return Some(wstatus);
+        }
+        None
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if !self.reaped {
+            signals::send(self.pid, libc::SIGKILL);
+            // SAFETY: blocking waitpid on our own child; status not needed.
+            unsafe { libc::waitpid(self.pid, std::ptr::null_mut(), 0) };
+        }
+    }
+}
+
+/// Waits for the container while forwarding signals, reading the channel and
+/// relaying the terminal: one poll(2), no threads, no timers but the stop timeout.
+struct EventLoop<'a> {
+    spec: &'a Spec,
+    trace: &'a Trace,
+    signals: &'a SignalFd,
+    channel: Option<OwnedFd>,
+    relay: Option<Relay>,
+    error: Option<(i32, String)>,
+    kill_at: Option<Instant>,
+    /// The channel closed while init lived: the command's exec succeeded.
+    command_started: bool,
+    pid: libc::pid_t,
+}
+
+impl<'a> EventLoop<'a> {
+    fn new(
+        spec: &'a Spec,
+        trace: &'a Trace,
+        signals: &'a SignalFd,
+        channel: OwnedFd,
+        pid: libc::pid_t,
+    ) -> Self {
+        EventLoop {
+            spec,
+            trace,
+            signals,
+            channel: Some(channel),
+            relay: None,
+            error: None,
+            kill_at: None,
+            command_started: false,
+            pid,
+        }
+    }
+
+    fn run(mut self, container: &mut Container) -> Result<i32, String> {
+        let wstatus = loop {
+            let mut fds = [libc::pollfd { fd: -1, events: 0, revents: 0 }; 4];
+            fds[0] = libc::pollfd { fd: self.signals.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            if let Some(channel) = &self.channel {
+                fds[1] = libc::pollfd { fd: channel.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            }
+            if let Some(relay) = &self.relay {
+                fds[2..4].copy_from_slice(&relay.poll_fds());
+            }
+            let timeout = match self.kill_at {
+                Some(at) => at.saturating_duration_since(Instant::now()).as_millis() as libc::c_int,
+                None => -1,
+            };
+            // SAFETY: polls the fds array we own; its length is passed.
+            if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) } == -1 {
+                return Err(format!("poll: {}", std::io::Error::last_os_error()));
+            }
+            if self.kill_at.is_some_and(|at| Instant::now() >= at) {
+                eprintln!(
+                    "launcher: the container did not stop within {}s (--stop-timeout): killing it",
+                    self.spec.stop_timeout.as_secs()
+                );
+                signals::send(container.pid, libc::SIGKILL);
+                self.kill_at = None;
+            }
+            if fds[1].revents != 0 {
+                self.read_channel()?;
+            }
+            if let Some(relay) = self.relay.as_mut() {
+                relay.handle(&[fds[2], fds[3]]).map_err(|e| format!("terminal relay: {e}"))?;
+            }
+            if fds[0].revents != 0 {
+                if let Some(wstatus) = self.handle_signals(container)? {
+                    break wstatus;
+                }
+            }
+        };
+        // init is gone, and with it every process that held the channel:
+        // whatever it still holds is the last word.
+        while self.channel.is_some() {
+            self.read_channel()?;
+        }
+        if let Some(relay) = self.relay.as_mut() {
+            relay.drain().map_err(|e| format!("terminal relay: {e}"))?;
+        }
+        drop(self.relay.take());
+        let code = status::exit_code(wstatus);
+        if let Some((errno, text)) = &self.error {
+            report(text, *errno);
+        } else if !self.command_started && code >= status::RUNTIME_ERROR {
+            eprintln!("launcher: the container's init ended before starting the command (exit code {code})");
+        }
+        Ok(code)
+    }
+
+    fn read_channel(&mut self) -> Result<(), String> {
+        let Some(channel) = &self.channel else {
+            return Ok(());
+        };
+        match channel::recv(channel) {
+            Ok(None) => {
+                self.channel = None;
+                self.command_started = self.error.is_none() && init_alive(self.pid);
+                self.trace.mark("command exec'd (channel closed)");
+            }
+            Ok(Some(Message::Error { errno, text })) => self.error = Some((errno, text)),
+            Ok(Some(Message::Pty(master))) => {
+                let relay = Relay::new(master, self.spec.interactive)
+                    .map_err(|e| format!("put the terminal in raw mode: {e}"))?;
+                self.relay = Some(relay);
+            }
+            Err(e) => return Err(format!("read the container channel: {e}")),
+        }
+        Ok(())
+    }
+
+    fn handle_signals(&mut self, container: &mut Container) -> Result<Option<libc::c_int>, String> {
+        while let Some(sig) = self.signals.next().map_err(|e| format!("read signalfd: {e}"))? {
+            match sig {
+                libc::SIGCHLD => {}
+                libc::SIGWINCH => {
+                    if let Some(relay) = &self.relay {
+                        relay.resize();
+                    }
+                }
+                _ => {
+                    signals::send(container.pid, sig);
+                    if (sig == libc::SIGTERM || sig == libc::SIGINT) && self.kill_at.is_none() {
+                        self.kill_at = Some(Instant::now() + self.spec.stop_timeout);
+                    }
+                }
+            }
+        }
+        Ok(container.try_wait())
+    }
+}
+
+/// Whether init is still running, without reaping it.
+fn init_alive(pid: libc::pid_t) -> bool {
+    // SAFETY: an all-zero siginfo_t is valid; waitid fills it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: waitid writes into the live local `info`.
+    let ret = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+    // SAFETY: si_pid is valid to read for a CLD_* siginfo (0 when nothing exited).
+    ret == 0 && unsafe { info.si_pid() } == 0
+}
+
+/// Prints an error reported from inside the container, with what to do.
+fn report(text: &str, errno: i32) {
+    let mut line = format!("launcher: {text}");
+    if errno != 0 {
+        line += &format!(": {}", status::strerror(errno));
+    }
+    let hint = status::hint(text, errno);
+    if !hint.is_empty() {
+        line += &format!(": {hint}");
+    }
+    eprintln!("{line}");
+}

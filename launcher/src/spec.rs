@@ -1,0 +1,183 @@
+//! The one plain configuration that flows from the command line to the clone.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cgroup::Limits;
+
+/// Everything a run needs, validated: nothing below this point has to second-guess it.
+pub struct Spec {
+    /// Absolute, canonical path of the root filesystem on the host.
+    pub rootfs: PathBuf,
+    pub hostname: String,
+    /// The command's whole environment, `KEY=VALUE` each.
+    pub env: Vec<String>,
+    /// Absolute path inside the container.
+    pub workdir: String,
+    pub tty: bool,
+    pub interactive: bool,
+    pub command: Vec<String>,
+    pub limits: Limits,
+    pub cgroup_parent: Option<String>,
+    pub stop_timeout: Duration,
+    pub trace: bool,
+}
+
+/// The raw values, as typed.
+pub struct Input<'a> {
+    pub rootfs: &'a str,
+    pub hostname: String,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub tty: bool,
+    pub interactive: bool,
+    pub command: Vec<String>,
+    pub limits: Limits,
+    pub cgroup_parent: Option<String>,
+    pub stop_timeout: Duration,
+    pub trace: bool,
+}
+
+/// Same default PATH as docker and the Alpine image.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Linux's limit on a hostname (HOST_NAME_MAX).
+const HOST_NAME_MAX: usize = 64;
+
+/// The kernel refuses an argv+envp larger than this (a quarter of an 8 MiB stack); be
+/// clear about it here rather than report E2BIG from inside the container.
+const MAX_ARGS_BYTES: usize = 2 * 1024 * 1024;
+
+pub fn build(input: Input) -> Result<Spec, String> {
+    if input.command.is_empty() {
+        return Err("no command given: usage: launcher run [OPTIONS] [--] CMD [ARGS...], e.g. launcher run -- /bin/sh".into());
+    }
+    if input.command[0].is_empty() {
+        return Err("the command is an empty string: name a program, e.g. /bin/sh".into());
+    }
+    check_hostname(&input.hostname)?;
+    check_workdir(&input.workdir)?;
+    let rootfs = check_rootfs(input.rootfs)?;
+    let env = environment(&input.hostname, input.tty, input.env)?;
+    let mut all = input.command.iter().chain(env.iter());
+    if let Some(bad) = all.clone().find(|s| s.contains('\0')) {
+        return Err(format!(
+            "argument or variable {bad:?} contains a NUL byte, which cannot be passed to a program"
+        ));
+    }
+    let bytes: usize = all.by_ref().map(|s| s.len() + 1).sum();
+    if bytes > MAX_ARGS_BYTES {
+        return Err(format!(
+            "the command's arguments and environment are {bytes} bytes, over the {MAX_ARGS_BYTES}-byte limit the kernel accepts: pass large data through stdin or a file"
+        ));
+    }
+    Ok(Spec {
+        rootfs,
+        hostname: input.hostname,
+        env,
+        workdir: input.workdir,
+        tty: input.tty,
+        interactive: input.interactive,
+        command: input.command,
+        limits: input.limits,
+        cgroup_parent: input.cgroup_parent,
+        stop_timeout: input.stop_timeout,
+        trace: input.trace,
+    })
+}
+
+fn check_hostname(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > HOST_NAME_MAX {
+        return Err(format!(
+            "--hostname {name:?}: must be 1 to {HOST_NAME_MAX} bytes long, this is {}",
+            name.len()
+        ));
+    }
+    // RFC 1123 labels: letters, digits and hyphens, not starting or ending with a hyphen.
+    let valid_label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if !name.split('.').all(valid_label) {
+        return Err(format!(
+            "--hostname {name:?}: use letters, digits, '-' and '.' only (RFC 1123), e.g. --hostname web-1"
+        ));
+    }
+    Ok(())
+}
+
+fn check_workdir(dir: &str) -> Result<(), String> {
+    if !dir.starts_with('/') {
+        return Err(format!("--workdir {dir:?}: must be an absolute path inside the container, e.g. /root"));
+    }
+    Ok(())
+}
+
+fn check_rootfs(path: &str) -> Result<PathBuf, String> {
+    let canonical = std::fs::canonicalize(path).map_err(|e| {
+        let hint =
+            if path == "alpine-fs" { ": run `make rootfs` to make it, or pass --rootfs DIR" } else { "" };
+        format!("rootfs {path}: {e}{hint}")
+    })?;
+    if !canonical.is_dir() {
+        return Err(format!("rootfs {path}: not a directory: --rootfs takes a root filesystem directory"));
+    }
+    if canonical == std::path::Path::new("/") {
+        return Err(
+            "rootfs /: the host's own root cannot be a container's root: pass a separate directory".into()
+        );
+    }
+    Ok(canonical)
+}
+
+/// A clean environment like docker's: never the host's.
+fn environment(hostname: &str, tty: bool, extra: Vec<String>) -> Result<Vec<String>, String> {
+    let mut env =
+        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
+    if tty {
+        env.push("TERM=xterm".to_string());
+    }
+    for var in extra {
+        let Some((key, _)) = var.split_once('=') else {
+            return Err(format!("-e {var:?}: expected KEY=VALUE, e.g. -e {var}=1"));
+        };
+        if key.is_empty() {
+            return Err(format!("-e {var:?}: the variable name before '=' is empty"));
+        }
+        let prefix = format!("{key}=");
+        env.retain(|v| !v.starts_with(&prefix));
+        env.push(var);
+    }
+    Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames() {
+        assert!(check_hostname("container").is_ok());
+        assert!(check_hostname("web-1.example").is_ok());
+        assert!(check_hostname(&"a".repeat(64)).is_ok());
+        for bad in ["", "-a", "a-", "a..b", "a b", "a_b", "ä", &"a".repeat(65)] {
+            assert!(check_hostname(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn env_overrides_and_rejects() {
+        let env = environment("h", true, vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
+        assert_eq!(env, ["HOSTNAME=h", "HOME=/root", "TERM=xterm", "PATH=/x", "A=b=c"]);
+        assert!(environment("h", false, vec!["NOEQUALS".into()]).is_err());
+        assert!(environment("h", false, vec!["=v".into()]).is_err());
+    }
+
+    #[test]
+    fn workdir_must_be_absolute() {
+        assert!(check_workdir("/tmp").is_ok());
+        assert!(check_workdir("tmp").is_err());
+    }
+}

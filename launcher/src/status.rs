@@ -1,0 +1,46 @@
+//! Exit statuses, docker's way.
+
+/// The launcher itself failed (bad option, missing rootfs, set-up refused).
+pub const RUNTIME_ERROR: i32 = 125;
+
+/// The launcher's exit code for the init's wait status: its exit code, or
+/// 128+N when it was killed by signal N (the init exits 128+N itself when the
+/// command was killed, so both paths give docker's codes).
+pub fn exit_code(wait_status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(wait_status) {
+        libc::WEXITSTATUS(wait_status)
+    } else if libc::WIFSIGNALED(wait_status) {
+        128 + libc::WTERMSIG(wait_status)
+    } else {
+        RUNTIME_ERROR
+    }
+}
+
+/// What to do about a failed step reported from inside the container.
+pub fn hint(step: &str, errno: i32) -> &'static str {
+    match (step.split(' ').next().unwrap_or(""), errno) {
+        ("exec", libc::ENOENT) => {
+            "check the command's path inside the rootfs (PATH is searched for names without '/')"
+        }
+        ("exec", libc::EACCES) => "the file is not executable, or its filesystem is mounted noexec",
+        ("exec", libc::ENOEXEC) => {
+            "not a program for this machine (wrong architecture, or a script without #!)"
+        }
+        ("exec", libc::ENOTDIR) => "a part of the command's path is not a directory",
+        ("mount", libc::EPERM | libc::EACCES) => {
+            "the kernel refused a mount in the container's user namespace: run `launcher check`"
+        }
+        ("pivot_root", _) => {
+            "the rootfs must be on a filesystem that allows pivot_root: run `launcher check`"
+        }
+        ("chdir", libc::ENOENT | libc::ENOTDIR) => "the directory does not exist in the rootfs",
+        _ => "",
+    }
+}
+
+/// The C library's text for an errno, without Rust's "(os error N)" suffix.
+pub fn strerror(errno: i32) -> String {
+    // SAFETY: strerror returns a pointer to a NUL-terminated static string.
+    let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(errno)) };
+    text.to_string_lossy().into_owned()
+}

@@ -1,0 +1,189 @@
+//! `-t`: the host terminal in raw mode, and the byte relay between it and the
+//! pty master that init created inside the container and sent us.
+
+use std::io::{self, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+const STDIN: RawFd = 0;
+const STDOUT: RawFd = 1;
+
+/// The host terminal's mode, restored on drop: every exit path of the
+/// launcher returns through the event loop (signals arrive via a signalfd),
+/// so dropping is enough short of SIGKILL.
+pub struct RawMode {
+    fd: RawFd,
+    saved: libc::termios,
+}
+
+impl RawMode {
+    /// Puts `fd` in raw mode if it is a terminal; `None` if it is not.
+    pub fn enter(fd: RawFd) -> io::Result<Option<RawMode>> {
+        let mut saved = MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: tcgetattr fills the termios it is given when it succeeds.
+        if unsafe { libc::tcgetattr(fd, saved.as_mut_ptr()) } == -1 {
+            return Ok(None);
+        }
+        // SAFETY: initialised by the successful tcgetattr above.
+        let saved = unsafe { saved.assume_init() };
+        let mut raw = saved;
+        // SAFETY: cfmakeraw edits the struct in place; tcsetattr reads it.
+        if unsafe {
+            libc::cfmakeraw(&mut raw);
+            libc::tcsetattr(fd, libc::TCSADRAIN, &raw)
+        } == -1
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Some(RawMode { fd, saved }))
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        // SAFETY: restores the termios read from this same fd.
+        unsafe { libc::tcsetattr(self.fd, libc::TCSADRAIN, &self.saved) };
+    }
+}
+
+/// The host terminal's size (from stdin, else stdout), if there is one.
+pub fn window_size() -> Option<libc::winsize> {
+    [STDIN, STDOUT].into_iter().find_map(|fd| {
+        let mut ws = MaybeUninit::<libc::winsize>::uninit();
+        // SAFETY: TIOCGWINSZ fills a winsize when it succeeds.
+        (unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, ws.as_mut_ptr()) } == 0)
+            // SAFETY: initialised by the successful ioctl.
+            .then(|| unsafe { ws.assume_init() })
+            .filter(|ws| ws.ws_row > 0 && ws.ws_col > 0)
+    })
+}
+
+/// Copies bytes host terminal -> pty master and master -> host stdout, in
+/// order and without loss: input is read only when the previous read has been
+/// written out, so a container that stops reading stalls the typist, not us.
+pub struct Relay {
+    master: OwnedFd,
+    /// With `-t` but without `-i`, nothing is read from stdin (docker's way).
+    stdin_open: bool,
+    master_open: bool,
+    pending: Vec<u8>,
+    _raw: Option<RawMode>,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+impl Relay {
+    pub fn new(master: OwnedFd, interactive: bool) -> io::Result<Relay> {
+        set_nonblocking(master.as_raw_fd())?;
+        let raw = if interactive { RawMode::enter(STDIN)? } else { None };
+        let relay =
+            Relay { master, stdin_open: interactive, master_open: true, pending: Vec::new(), _raw: raw };
+        relay.resize();
+        Ok(relay)
+    }
+
+    /// Follow the host terminal's size (on SIGWINCH); the kernel then signals
+    /// the container's foreground job.
+    pub fn resize(&self) {
+        if let Some(ws) = window_size() {
+            // SAFETY: TIOCSWINSZ reads the winsize it is given.
+            unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        }
+    }
+
+    /// The fds to poll and for what, in the order `handle` expects them.
+    pub fn poll_fds(&self) -> [libc::pollfd; 2] {
+        let stdin_events = if self.stdin_open && self.pending.is_empty() { libc::POLLIN } else { 0 };
+        let mut master_events = if self.master_open { libc::POLLIN } else { 0 };
+        if self.master_open && !self.pending.is_empty() {
+            master_events |= libc::POLLOUT;
+        }
+        [
+            libc::pollfd { fd: if stdin_events != 0 { STDIN } else { -1 }, events: stdin_events, revents: 0 },
+            libc::pollfd {
+                fd: if master_events != 0 { self.master.as_raw_fd() } else { -1 },
+                events: master_events,
+                revents: 0,
+            },
+        ]
+    }
+
+    pub fn handle(&mut self, fds: &[libc::pollfd; 2]) -> io::Result<()> {
+        if fds[0].revents != 0 {
+            let mut buf = vec![0u8; CHUNK];
+            match read(STDIN, &mut buf) {
+                Ok(0) | Err(_) => self.stdin_open = false,
+                Ok(n) => {
+                    buf.truncate(n);
+                    self.pending = buf;
+                }
+            }
+        }
+        if !self.pending.is_empty() && self.master_open {
+            match write(self.master.as_raw_fd(), &self.pending) {
+                Ok(n) => {
+                    self.pending.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => self.pending.clear(),
+            }
+        }
+        if fds[1].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+            self.copy_output()?;
+        }
+        Ok(())
+    }
+
+    /// Everything the container wrote that is still in the pty, to stdout.
+    pub fn drain(&mut self) -> io::Result<()> {
+        self.copy_output()
+    }
+
+    fn copy_output(&mut self) -> io::Result<()> {
+        let mut buf = [0u8; CHUNK];
+        while self.master_open {
+            match read(self.master.as_raw_fd(), &mut buf) {
+                Ok(0) => self.master_open = false,
+                Ok(n) => {
+                    let mut out = io::stdout().lock();
+                    out.write_all(&buf[..n])?;
+                    out.flush()?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // EIO: every slave fd is closed, the container's side is gone.
+                Err(_) => self.master_open = false,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with integer arguments on an fd we own.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags == -1 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: reads at most buf.len() bytes into buf.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut _, buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: writes at most buf.len() initialised bytes.
+    let n = unsafe { libc::write(fd, buf.as_ptr() as *const _, buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}

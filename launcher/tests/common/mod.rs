@@ -1,0 +1,149 @@
+//! Shared by the integration tests: the built launcher, a busybox rootfs made by
+//! the project's own script, and an unprivileged user for rootless runs.
+//!
+//! These tests drive real containers on the real kernel, so they need root (to
+//! make the test user, and for rootful runs). They fail loudly otherwise.
+
+#![allow(dead_code)]
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub const TEST_USER: &str = "launcher-test";
+
+pub fn launcher_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_launcher")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn require_root() {
+    // SAFETY: geteuid has no failure modes.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "these tests run real containers rootful and rootless and must run as root (sudo make test)"
+    );
+}
+
+/// A busybox rootfs owned by root, built once per test binary.
+pub fn rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        require_root();
+        let dir = std::env::temp_dir().join(format!("launcher-test-rootfs-{}", std::process::id()));
+        build_rootfs(&dir);
+        dir
+    })
+}
+
+/// A rootfs owned by the test user, for rootless runs.
+pub fn user_rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let (uid, gid) = test_user();
+        let dir = std::env::temp_dir().join(format!("launcher-test-user-rootfs-{}", std::process::id()));
+        build_rootfs(&dir);
+        let status = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
+        assert!(status.success(), "chown -R {uid}:{gid} {}", dir.display());
+        dir
+    })
+}
+
+fn build_rootfs(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let script = repo_root().join("scripts/busybox-rootfs.sh");
+    let out = Command::new(&script).arg(dir).output().expect("run scripts/busybox-rootfs.sh");
+    assert!(
+        out.status.success(),
+        "{} {} failed: {}",
+        script.display(),
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("bin/sh").exists(), "busybox rootfs has no /bin/sh");
+}
+
+/// (uid, gid) of the unprivileged test user, made with useradd if missing.
+pub fn test_user() -> (u32, u32) {
+    static USER: OnceLock<(u32, u32)> = OnceLock::new();
+    *USER.get_or_init(|| {
+        require_root();
+        let lookup = || {
+            let out = Command::new("id").args(["-u", TEST_USER]).output().ok()?;
+            let uid = String::from_utf8(out.stdout).ok()?.trim().parse().ok()?;
+            let out = Command::new("id").args(["-g", TEST_USER]).output().ok()?;
+            let gid = String::from_utf8(out.stdout).ok()?.trim().parse().ok()?;
+            Some((uid, gid))
+        };
+        if let Some(ids) = lookup() {
+            return ids;
+        }
+        let out = Command::new("useradd")
+            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER])
+            .output()
+            .expect("useradd (package passwd) is needed to make the rootless test user");
+        // Parallel tests may race to create it: only a lookup failure is fatal.
+        lookup().unwrap_or_else(|| panic!("useradd {TEST_USER}: {}", String::from_utf8_lossy(&out.stderr)))
+    })
+}
+
+/// `launcher run --rootfs ROOTFS ARGS...` as root.
+pub fn launcher(args: &[&str]) -> Command {
+    let mut cmd = Command::new(launcher_bin());
+    cmd.arg("run").arg("--rootfs").arg(rootfs()).args(args);
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// The same, as the unprivileged test user with its own rootfs.
+pub fn launcher_rootless(args: &[&str]) -> Command {
+    let (uid, gid) = test_user();
+    let mut cmd = Command::new(launcher_bin());
+    cmd.arg("run").arg("--rootfs").arg(user_rootfs()).args(args);
+    cmd.stdin(Stdio::null()).env_clear().env("PATH", "/usr/bin:/bin");
+    // SAFETY: only async-signal-safe syscalls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs and returns the output, with both streams in any assertion message.
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.output().expect("spawn the launcher")
+}
+
+#[track_caller]
+pub fn assert_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit status {:?}, wanted {code}\nstdout: {}\nstderr: {}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// The host's mount table, to compare before and after a run.
+pub fn host_mounts() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap()
+}
