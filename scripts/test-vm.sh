@@ -61,8 +61,8 @@ if [ -n "${LAUNCHER_BIN:-}" ]; then
 else
 	LAUNCHER_BIN=target/x86_64-unknown-linux-musl/release/launcher
 	# Always ask cargo: it is quick when nothing changed, and a stale binary would test old code.
-	say "cargo build --release"
-	cargo build --release || die "cargo build --release failed"
+	say "${CARGO:-cargo} build --release"
+	"${CARGO:-cargo}" build --release || die "cargo build --release failed"
 	[ -f "$LAUNCHER_BIN" ] || die "cargo build --release did not produce $LAUNCHER_BIN"
 fi
 python3 "$VMTOOL" is-static "$LAUNCHER_BIN" ||

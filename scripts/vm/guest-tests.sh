@@ -11,6 +11,12 @@ CG=/sys/fs/cgroup
 USER_NAME=user
 USER_ID=1000
 USER_CG=$CG/launcher.user-$USER_ID
+# Where a login would put the launcher's caller: on a host, root's shell sits in some
+# session cgroup with other processes, and the user's in the delegated subtree, as the
+# launcher's "not inside launcher.user-UID" error tells users to arrange.
+ROOT_LOGIN_CG=$CG/vm-login
+USER_SESSION_CG=$USER_CG/session
+HOLDERS=
 T=/tmp/t
 passed=0
 failed=0
@@ -31,15 +37,22 @@ show() {
 	true
 }
 
-# launch OUT ERR ARGS...: run the launcher as the current mode's user; sets rc.
+# launch OUT ERR ARGS...: run the launcher as MODE's user (root or user), starting in the
+# cgroup FROM (empty: the root cgroup, where this script runs); sets rc.
 # launch_bg does the same in the background; sets bgpid, then wait_bg sets rc.
 launch_cmd() {
-	if [ "$MODE" = root ]; then
-		timeout -k 5 60 "$LAUNCHER" "$@"
-	else
+	if [ "$MODE" = user ]; then
 		# su execs sh, which execs the launcher: the deadline hits the launcher itself.
-		timeout -k 5 60 su -s /bin/sh -c 'exec "$0" "$@"' -- "$USER_NAME" "$LAUNCHER" "$@"
+		set -- su -s /bin/sh -c 'exec "$0" "$@"' -- "$USER_NAME" "$LAUNCHER" "$@"
+	else
+		set -- "$LAUNCHER" "$@"
 	fi
+	if [ -n "$FROM" ]; then
+		set -- sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$FROM" timeout -k 5 60 "$@"
+	else
+		set -- timeout -k 5 60 "$@"
+	fi
+	"$@"
 }
 launch() {
 	out=$1 err=$2
@@ -87,6 +100,7 @@ user_procs() {
 	for d in /proc/[0-9]*; do
 		p=${d#/proc/}
 		if [ "$p" = 1 ] || [ "$p" = "$$" ]; then continue; fi
+		case " $HOLDERS " in *" $p "*) continue ;; esac
 		read -r pid comm state ppid rest 2>/dev/null <"$d/stat" || continue
 		# kthreadd (2) and its children are kernel threads.
 		if [ "$pid" = 2 ] || [ "$ppid" = 2 ]; then continue; fi
@@ -111,7 +125,6 @@ clean() {
 }
 
 t_help() {
-	n=$MODE/help
 	launch $T.out $T.err --help
 	if [ $rc != 0 ]; then
 		fail $n "launcher --help exited $rc, want 0"
@@ -125,7 +138,6 @@ t_help() {
 }
 
 t_check() {
-	n=$MODE/check
 	launch $T.out $T.err check
 	if [ $rc != 0 ]; then
 		fail $n "launcher check exited $rc, want 0 on a pure cgroup v2 kernel"
@@ -136,7 +148,6 @@ t_check() {
 }
 
 t_smoke() {
-	n=$MODE/smoke
 	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/true
 	if [ $rc != 0 ]; then
 		fail $n "run -- /bin/true exited $rc, want 0"
@@ -162,7 +173,6 @@ t_smoke() {
 # busybox ash gives up at the first fork that fails, so the count that matters is the
 # number of tasks that exist, read inside (builtins only) and from the cgroup.
 t_pids() {
-	n=$MODE/pids
 	launch_bg $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/sh -c '
 		(i=0; while [ $i -lt 100 ]; do sleep 600 & i=$((i + 1)); done) 2>/dev/null
 		n=0; for p in /proc/[0-9]*; do n=$((n + 1)); done
@@ -206,7 +216,6 @@ t_pids() {
 }
 
 t_memory() {
-	n=$MODE/memory
 	# tail keeps a line until its end: 100 MB without a newline is 100 MB of heap.
 	launch $T.out $T.err run --rootfs "$ROOTFS" --memory 50m -- \
 		/bin/sh -c 'head -c 100000000 /dev/zero | tail >/dev/null'
@@ -222,7 +231,6 @@ t_memory() {
 }
 
 t_cpus() {
-	n=$MODE/cpus
 	launch_bg $T.out $T.err run --rootfs "$ROOTFS" --cpus 0.5 -- /bin/sleep 3
 	if ! container_cgroup; then
 		wait_bg
@@ -244,6 +252,26 @@ t_cpus() {
 	fi
 }
 
+t_limits() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/true
+	if [ $rc != 125 ]; then
+		fail $n "run --pids-limit 10 from outside $USER_CG exited $rc, want 125: the kernel lets no unprivileged process move there"
+		show $T.out $T.err
+	elif ! grep -q "launcher.user-$USER_ID" $T.err; then
+		fail $n "exit 125 as expected, but stderr does not name $USER_CG"
+		show $T.err
+	else
+		pass $n
+	fi
+}
+
+# hold CGROUP: a long-lived process in CGROUP, as a login shell in its session cgroup: the
+# launcher does not find itself alone there.
+hold() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 100000' "$1" &
+	HOLDERS="$HOLDERS $!"
+}
+
 # The unprivileged user, its own copy of the rootfs, and its delegated cgroup parent as
 # `sudo make cgroup` prepares it on a host.
 prepare_user() {
@@ -261,6 +289,12 @@ prepare_user() {
 		chown $USER_ID:$USER_ID "$USER_CG" "$USER_CG/cgroup.procs" \
 			"$USER_CG/cgroup.subtree_control" "$USER_CG/cgroup.threads" || return 1
 	fi
+	[ -d "$USER_SESSION_CG" ] || mkdir "$USER_SESSION_CG" || return 1
+	chown $USER_ID:$USER_ID "$USER_SESSION_CG" "$USER_SESSION_CG/cgroup.procs" \
+		"$USER_SESSION_CG/cgroup.subtree_control" "$USER_SESSION_CG/cgroup.threads" || return 1
+	mkdir "$ROOT_LOGIN_CG" || return 1
+	hold "$ROOT_LOGIN_CG"
+	hold "$USER_SESSION_CG"
 }
 
 echo "# guest: kernel $(uname -r), $(nproc) cpu(s), cgroup controllers: $(cat $CG/cgroup.controllers)"
@@ -272,11 +306,20 @@ if ! prepare_user; then
 fi
 find "$CG" -mindepth 1 -type d | sort >$T.cg-base
 
-for MODE in root user; do
+# suite PREFIX MODE FROM TEST...: run t_TEST as n=PREFIX/TEST, each followed by its
+# cleanup check.
+suite() {
+	P=$1 MODE=$2 FROM=$3
+	shift 3
 	if [ $MODE = root ]; then ROOTFS=/rootfs; else ROOTFS=/home/$USER_NAME/rootfs; fi
-	for t in help check smoke pids memory cpus; do
+	for t in "$@"; do
+		n=$P/$t
 		t_$t
-		clean $MODE/$t
+		clean $n
 	done
-done
+}
+suite root root "$ROOT_LOGIN_CG" help check smoke pids memory cpus
+suite root-in-root-cgroup root "" pids cpus
+suite user user "$USER_SESSION_CG" help check smoke pids memory cpus
+suite user-outside-delegation user "" limits
 echo "DONE $passed passed, $failed failed"
