@@ -282,7 +282,7 @@ prepare_user() {
 	# -h: the rootfs's links must not hand the guest's own files to the user.
 	chown -hR $USER_ID:$USER_ID /home/$USER_NAME || return 1
 	if [ -f /scripts/cgroup.sh ]; then
-		sh /scripts/cgroup.sh $USER_ID || return 1
+		sh /scripts/cgroup.sh $USER_NAME || return 1
 	else
 		mkdir "$USER_CG" || return 1
 		echo "+pids +memory +cpu" >"$USER_CG/cgroup.subtree_control" || return 1
