@@ -177,7 +177,7 @@ t_pids() {
 		(i=0; while [ $i -lt 100 ]; do sleep 600 & i=$((i + 1)); done) 2>/dev/null
 		n=0; for p in /proc/[0-9]*; do n=$((n + 1)); done
 		echo "tasks=$n"
-		exec sleep 3'
+		exec sleep 2'
 	if ! container_cgroup; then
 		wait_bg
 		fail $n "no cgroup with processes appeared below $CG (launcher exited $rc)"
@@ -207,7 +207,7 @@ t_pids() {
 		fail $n "only $tasks tasks in the container: the sleeps did not start, so the limit was not tested"
 		show $T.err
 	elif [ $rc != 0 ]; then
-		fail $n "launcher exited $rc, want 0 (the container ends with exec sleep 3)"
+		fail $n "launcher exited $rc, want 0 (the container ends with exec sleep 2)"
 		show $T.out $T.err
 	else
 		echo "#   $n: $tasks tasks inside, pids.current $cur, pids.max $max in $cg"
@@ -216,9 +216,9 @@ t_pids() {
 }
 
 t_memory() {
-	# tail keeps a line until its end: 100 MB without a newline is 100 MB of heap.
+	# dd's 100 MB buffer is charged page by page as read() zero-fills it.
 	launch $T.out $T.err run --rootfs "$ROOTFS" --memory 50m -- \
-		/bin/sh -c 'head -c 100000000 /dev/zero | tail >/dev/null'
+		/bin/dd if=/dev/zero of=/dev/null bs=100M count=1
 	if [ $rc != 137 ]; then
 		fail $n "allocating 100 MB under --memory 50m: launcher exited $rc, want 137 (SIGKILL by the OOM killer)"
 		show $T.out $T.err
@@ -231,7 +231,7 @@ t_memory() {
 }
 
 t_cpus() {
-	launch_bg $T.out $T.err run --rootfs "$ROOTFS" --cpus 0.5 -- /bin/sleep 3
+	launch_bg $T.out $T.err run --rootfs "$ROOTFS" --cpus 0.5 -- /bin/sleep 2
 	if ! container_cgroup; then
 		wait_bg
 		fail $n "no cgroup with processes appeared below $CG (launcher exited $rc)"
