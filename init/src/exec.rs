@@ -32,7 +32,11 @@ pub unsafe fn execvp(cmd: &CStr, argv: *const *const u8, envp: *const *const u8)
     let mut buf = [0u8; PATH_MAX];
     let mut err = Errno::ENOENT;
     let mut eacces = false;
-    for dir in path.split(|&c| c == b':') {
+    let mut rest = Some(path);
+    while let Some(cur) = rest {
+        let end = cur.iter().position(|&c| c == b':');
+        let dir = cur.get(..end.unwrap_or(cur.len())).unwrap_or(cur);
+        rest = end.and_then(|e| cur.get(e + 1..));
         // An empty PATH entry means the current directory: "name", not "/name".
         let slash: &[u8] = if dir.is_empty() { b"" } else { b"/" };
         let len = dir.len() + slash.len() + name.len();

@@ -19,6 +19,7 @@ mod exec;
 mod sys;
 
 use core::ffi::CStr;
+use core::marker::PhantomData;
 use sys::{Errno, IoVec, *};
 
 // The kernel starts us with argc at the stack pointer, not with a call frame;
@@ -41,30 +42,59 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     exit(125)
 }
 
-/// Sends an error record to the launcher, which prints it.
-fn report(err: Errno, what: &[u8], path: &[u8]) {
+/// A C string as one pointer (a `&CStr` is two words): the dozens of error
+/// checks each pass two strings, and this keeps every check a few bytes.
+#[derive(Clone, Copy)]
+struct Thin<'a>(*const u8, PhantomData<&'a CStr>);
+
+impl<'a> Thin<'a> {
+    #[inline(always)]
+    fn new(s: &'a CStr) -> Self {
+        Thin(s.as_ptr().cast(), PhantomData)
+    }
+
+    fn bytes(self) -> &'a [u8] {
+        // SAFETY: made from a `&'a CStr`.
+        unsafe { cstr(self.0) }.to_bytes()
+    }
+}
+
+/// Sends an error record to the launcher, which prints it:
+/// 'E', errno (u32 LE), then `what` and `path` as one text.
+#[inline(always)]
+fn report(err: Errno, what: &CStr, path: &CStr) {
+    report_thin(err, Thin::new(what), Thin::new(path))
+}
+
+#[inline(never)]
+fn report_thin(err: Errno, what: Thin, path: Thin) {
     let e = (err.into_raw() as u32).to_le_bytes();
     let head = [b'E', e[0], e[1], e[2], e[3]];
-    let iov = [IoVec::new(&head), IoVec::new(what), IoVec::new(path)];
+    let iov = [IoVec::new(&head), IoVec::new(what.bytes()), IoVec::new(path.bytes())];
     // Nobody is left to tell if the launcher is gone.
     let _ = send(CHANNEL, &iov, None);
 }
 
+#[inline(always)]
+fn die(err: Errno, what: &CStr, path: &CStr) -> ! {
+    die_thin(err, Thin::new(what), Thin::new(path))
+}
+
 #[cold]
 #[inline(never)]
-fn die(err: Errno, what: &[u8], path: &[u8]) -> ! {
-    report(err, what, path);
+fn die_thin(err: Errno, what: Thin, path: Thin) -> ! {
+    report_thin(err, what, path);
     exit(125)
 }
 
 trait OrDie<T> {
-    fn or_die(self, what: &[u8], path: &[u8]) -> T;
+    fn or_die(self, what: &CStr, path: &CStr) -> T;
 }
 
 impl<T> OrDie<T> for Result<T, Errno> {
     // Inlined, each check is a compare and a branch to `die`, not a Result in memory.
     #[inline(always)]
-    fn or_die(self, what: &[u8], path: &[u8]) -> T {
+    fn or_die(self, what: &CStr, path: &CStr) -> T {
         match self {
             Ok(v) => v,
             Err(e) => die(e, what, path),
@@ -73,6 +103,7 @@ impl<T> OrDie<T> for Result<T, Errno> {
 }
 
 /// `s.contains(&c)` without core's memchr, which is large.
+#[allow(clippy::manual_contains)]
 fn has(s: &[u8], c: u8) -> bool {
     s.iter().any(|&b| b == c)
 }
@@ -81,7 +112,7 @@ fn has(s: &[u8], c: u8) -> bool {
 /// `p` must point to a NUL-terminated string that lives for the rest of the
 /// process (argv and envp strings do).
 #[inline(never)]
-unsafe fn cstr(p: *const u8) -> &'static CStr {
+unsafe fn cstr<'a>(p: *const u8) -> &'a CStr {
     let mut n = 0;
     // SAFETY: the string is NUL-terminated, so every byte up to the NUL is readable.
     while unsafe { *p.add(n) } != 0 {
@@ -102,28 +133,49 @@ fn rel(path: &CStr) -> &CStr {
 }
 
 /// Mounts onto the container path `dst`, creating a missing mount point.
-fn mount_in(src: &CStr, dst: &CStr, fstype: Option<&CStr>, flags: usize, data: Option<&CStr>) {
+/// `fstype` and `data` may be empty (a bind mount ignores both).
+#[inline(always)]
+fn mount_in(src: &CStr, dst: &CStr, fstype: &CStr, flags: usize, data: &CStr) {
+    mount_in_thin(Thin::new(src), Thin::new(dst), Thin::new(fstype), flags, Thin::new(data))
+}
+
+#[inline(never)]
+fn mount_in_thin(src: Thin, dst: Thin, fstype: Thin, flags: usize, data: Thin) {
+    // SAFETY: all four were made from `&CStr`s.
+    let [src, dst, fstype, data] = [src, dst, fstype, data].map(|t| unsafe { cstr(t.0) });
     let target = rel(dst);
-    let mut r = mount(Some(src), target, fstype, flags, data);
+    let mut r = mount(Some(src), target, Some(fstype), flags, Some(data));
     if r == Err(Errno::ENOENT) {
         let _ = mkdir(target, 0o755);
-        r = mount(Some(src), target, fstype, flags, data);
+        r = mount(Some(src), target, Some(fstype), flags, Some(data));
     }
-    r.or_die(b"mount ", dst.to_bytes());
+    r.or_die(c"mount ", dst);
+}
+
+/// Calls `f` on each string of `list`, C strings packed back to back (a
+/// table of `&CStr`s would cost 16 bytes an entry).
+fn each(list: &'static [u8], mut f: impl FnMut(&'static CStr)) {
+    let mut start = 0;
+    for (i, &b) in list.iter().enumerate() {
+        if b == 0 {
+            if let Some(s) = list.get(start..=i) {
+                // SAFETY: `s` ends at the first NUL after `start`.
+                f(unsafe { CStr::from_bytes_with_nul_unchecked(s) });
+            }
+            start = i + 1;
+        }
+    }
 }
 
 /// Device nodes cannot be made in a user namespace: bind the host's instead.
-static DEVICES: [&CStr; 6] =
-    [c"/dev/null", c"/dev/zero", c"/dev/full", c"/dev/random", c"/dev/urandom", c"/dev/tty"];
+const DEVICES: &[u8] = b"/dev/null\0/dev/zero\0/dev/full\0/dev/random\0/dev/urandom\0/dev/tty\0";
 
-/// (target, link)
-static DEV_LINKS: [(&CStr, &CStr); 5] = [
-    (c"pts/ptmx", c"/dev/ptmx"),
-    (c"/proc/self/fd", c"/dev/fd"),
-    (c"/proc/self/fd/0", c"/dev/stdin"),
-    (c"/proc/self/fd/1", c"/dev/stdout"),
-    (c"/proc/self/fd/2", c"/dev/stderr"),
-];
+/// Pairs of symlink target, link.
+const DEV_LINKS: &[u8] = b"pts/ptmx\0/dev/ptmx\0\
+    /proc/self/fd\0/dev/fd\0\
+    /proc/self/fd/0\0/dev/stdin\0\
+    /proc/self/fd/1\0/dev/stdout\0\
+    /proc/self/fd/2\0/dev/stderr\0";
 
 struct Config {
     rootfs: &'static CStr,
@@ -150,18 +202,22 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
         if argc < 7 {
             die(
                 Errno::EINVAL,
-                b"usage: launcher-init ROOTFS HOSTNAME WORKDIR FLAGS WINSIZE CMD [ARGS...]",
-                b"",
+                c"usage: launcher-init ROOTFS HOSTNAME WORKDIR FLAGS WINSIZE CMD [ARGS...]",
+                c"",
             );
         }
-        let arg = |i: usize| cstr(*argv.add(i));
+        let mut a = [c""; 7];
+        for (i, s) in a.iter_mut().enumerate() {
+            *s = cstr(*argv.add(i));
+        }
+        let [_, rootfs, hostname, workdir, flags, winsize, cmd] = a;
         run(&Config {
-            rootfs: arg(1),
-            hostname: arg(2),
-            workdir: arg(3),
-            flags: arg(4),
-            winsize: arg(5),
-            cmd: arg(6),
+            rootfs,
+            hostname,
+            workdir,
+            flags,
+            winsize,
+            cmd,
             argv: argv.add(6),
             envp: argv.add(argc + 1),
         })
@@ -170,18 +226,21 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
 
 fn run(c: &Config) -> ! {
     // 1. Signals are queued, not acted on, until the signalfd loop reads them.
-    block_signals(true).or_die(b"sigprocmask", b"");
+    block_signals(true).or_die(c"sigprocmask", c"");
+    // EOF on the channel will tell the launcher that CMD's exec succeeded.
+    // Done first, as it also checks that fd 3 is there before any fd of
+    // ours could take its number.
+    set_cloexec(CHANNEL).or_die(c"fcntl channel", c"");
     // Only 0-3 are ours to pass on; anything else leaked to us must not reach
     // the container. Best effort: close_range is Linux 5.9+.
     let _ = close_from(CHANNEL + 1);
-    sethostname(c.hostname.to_bytes()).or_die(b"sethostname", b"");
+    sethostname(c.hostname.to_bytes()).or_die(c"sethostname", c"");
 
     // 2. Our mounts must not leak to the host, and pivot_root needs the new
     // root to be a mount point.
-    mount(None, c"/", None, MS_REC | MS_PRIVATE, None).or_die(b"make-rprivate /", b"");
-    let rootfs = c.rootfs.to_bytes();
-    mount(Some(c.rootfs), c.rootfs, None, MS_BIND | MS_REC, None).or_die(b"bind-mount ", rootfs);
-    chdir(c.rootfs).or_die(b"chdir ", rootfs);
+    mount(None, c"/", None, MS_REC | MS_PRIVATE, None).or_die(c"make-rprivate /", c"");
+    mount(Some(c.rootfs), c.rootfs, None, MS_BIND | MS_REC, None).or_die(c"bind-mount ", c.rootfs);
+    chdir(c.rootfs).or_die(c"chdir ", c.rootfs);
 
     setup_mounts();
     enter_root();
@@ -191,15 +250,13 @@ fn run(c: &Config) -> ! {
     let tty = has(c.flags.to_bytes(), b't');
     let master = if tty { Some(open_pty(c.winsize)) } else { None };
     if let Some(m) = master {
-        send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(b"send pty master", b"");
+        send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master", c"");
     }
 
     // 10. Made before the fork so that its failure can still be reported, and
     // with all signals already queued, none is lost while CMD starts.
-    let sfd = signalfd_all().or_die(b"signalfd", b"");
-    // EOF on the channel then tells the launcher the exec succeeded.
-    set_cloexec(CHANNEL).or_die(b"fcntl channel", b"");
-    let pid = fork().or_die(b"fork", b"");
+    let sfd = signalfd_all().or_die(c"signalfd", c"");
+    let pid = fork().or_die(c"fork", c"");
     if pid == 0 {
         child(c, master);
     }
@@ -209,52 +266,58 @@ fn run(c: &Config) -> ! {
         close(m);
     }
     for fd in 0..=CHANNEL {
-        close(fd);
+        if fd != sfd {
+            close(fd);
+        }
     }
     supervise(sfd, pid)
 }
 
 /// Steps 3 to 6, relative to the rootfs (our cwd).
 fn setup_mounts() {
-    mount_in(c"proc", c"/proc", Some(c"proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, None);
+    mount_in(c"proc", c"/proc", c"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, c"");
 
-    let tmpfs = Some(c"tmpfs");
-    mount_in(c"tmpfs", c"/dev", tmpfs, MS_NOSUID | MS_NOEXEC, Some(c"mode=755,size=64k"));
-    for &dev in &DEVICES {
-        mkfile(rel(dev)).or_die(b"create ", dev.to_bytes());
-        mount_in(dev, dev, None, MS_BIND, None);
-    }
+    let tmpfs = c"tmpfs";
+    mount_in(c"tmpfs", c"/dev", tmpfs, MS_NOSUID | MS_NOEXEC, c"mode=755,size=64k");
+    each(DEVICES, |dev| {
+        mkfile(rel(dev)).or_die(c"create ", dev);
+        mount_in(dev, dev, c"", MS_BIND, c"");
+    });
     // No gid= option: gid 5 (tty) may be unmapped when rootless.
     mount_in(
         c"devpts",
         c"/dev/pts",
-        Some(c"devpts"),
+        c"devpts",
         MS_NOSUID | MS_NOEXEC,
-        Some(c"newinstance,ptmxmode=0666,mode=0620"),
+        c"newinstance,ptmxmode=0666,mode=0620",
     );
-    mount_in(c"shm", c"/dev/shm", tmpfs, MS_NOSUID | MS_NODEV, Some(c"mode=1777"));
-    for &(target, link) in &DEV_LINKS {
-        symlink(target, rel(link)).or_die(b"symlink ", link.to_bytes());
-    }
+    mount_in(c"shm", c"/dev/shm", tmpfs, MS_NOSUID | MS_NODEV, c"mode=1777");
+    let mut target = None;
+    each(DEV_LINKS, |s| match target.take() {
+        None => target = Some(s),
+        Some(t) => {
+            symlink(t, rel(s)).or_die(c"symlink ", s);
+        }
+    });
 
     // A fresh sysfs needs our own network namespace; we keep the host's, so
     // show the host's /sys, read-only all the way down.
     let sys = c"/sys";
-    mount_in(sys, sys, None, MS_BIND | MS_REC, None);
+    mount_in(sys, sys, c"", MS_BIND | MS_REC, c"");
     let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
     match mount_setattr_rec(rel(sys), ro) {
         Err(Errno::ENOSYS) => {
             let flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-            mount(None, rel(sys), None, flags, None).or_die(b"remount read-only /sys", b"");
+            mount(None, rel(sys), None, flags, None).or_die(c"remount read-only /sys", c"");
         }
         r => {
-            r.or_die(b"mount_setattr /sys", b"");
+            r.or_die(c"mount_setattr /sys", c"");
         }
     }
 
     let tmp = c"/tmp";
     if !writable(rel(tmp)) {
-        mount_in(c"tmpfs", tmp, tmpfs, MS_NOSUID | MS_NODEV, Some(c"mode=1777"));
+        mount_in(c"tmpfs", tmp, tmpfs, MS_NOSUID | MS_NODEV, c"mode=1777");
     }
 }
 
@@ -263,16 +326,16 @@ fn enter_root() {
     match pivot_root(c".", c".") {
         // The old root now sits on top of the new one: detach it.
         Ok(_) => {
-            umount_detach(c".").or_die(b"detach the old root", b"");
+            umount_detach(c".").or_die(c"detach the old root", c"");
         }
         // An initramfs root cannot be pivoted away from.
         Err(Errno::EINVAL) => {
-            mount(Some(c"."), c"/", None, MS_MOVE, None).or_die(b"move-mount onto /", b"");
-            chroot(c".").or_die(b"chroot", b"");
+            mount(Some(c"."), c"/", None, MS_MOVE, None).or_die(c"move-mount onto /", c"");
+            chroot(c".").or_die(c"chroot", c"");
         }
-        Err(e) => die(e, b"pivot_root", b""),
+        Err(e) => die(e, c"pivot_root", c""),
     }
-    chdir(c"/").or_die(b"chdir /", b"");
+    chdir(c"/").or_die(c"chdir /", c"");
 }
 
 /// Step 8: like docker -w, create the working directory (and its parents).
@@ -288,7 +351,7 @@ fn enter_workdir(dir: &CStr) {
                     let parent = unsafe { CStr::from_bytes_with_nul_unchecked(parent) };
                     match mkdir(parent, 0o755) {
                         Ok(_) | Err(Errno::EEXIST) => {}
-                        Err(e) => die(e, b"mkdir ", parent.to_bytes()),
+                        Err(e) => die(e, c"mkdir ", parent),
                     }
                 }
             }
@@ -298,60 +361,69 @@ fn enter_workdir(dir: &CStr) {
         }
         match mkdir(dir, 0o755) {
             Ok(_) | Err(Errno::EEXIST) => {}
-            Err(e) => die(e, b"mkdir ", path),
+            Err(e) => die(e, c"mkdir ", dir),
         }
     }
-    chdir(dir).or_die(b"chdir ", path);
+    chdir(dir).or_die(c"chdir ", dir);
 }
 
 /// Step 9: a pty master from the container's devpts, unlocked and sized.
 fn open_pty(winsize: &CStr) -> usize {
-    let m = open(c"/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC).or_die(b"open /dev/ptmx", b"");
-    pty_unlock(m).or_die(b"unlock pty", b"");
+    let m = open(c"/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC).or_die(c"open /dev/ptmx", c"");
+    pty_unlock(m).or_die(c"unlock pty", c"");
     let ws = winsize.to_bytes();
     if ws != b"-" {
-        let mut it = ws.split(|&b| b == b'x');
-        match (it.next().and_then(num), it.next().and_then(num), it.next()) {
-            (Some(rows), Some(cols), None) => {
-                pty_set_size(m, rows, cols).or_die(b"set pty size ", ws);
-            }
-            _ => die(Errno::EINVAL, b"parse window size ", ws),
-        }
+        let Some([rows, cols]) = parse_winsize(ws) else {
+            die(Errno::EINVAL, c"parse window size ", winsize)
+        };
+        pty_set_size(m, rows, cols).or_die(c"set pty size ", winsize);
     }
     m
 }
 
-fn num(s: &[u8]) -> Option<u16> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u16 = 0;
+/// "ROWSxCOLS" -> [rows, cols].
+fn parse_winsize(s: &[u8]) -> Option<[u16; 2]> {
+    let mut v = [0u16; 2];
+    let mut k = 0;
+    let mut digits = 0;
     for &b in s {
-        if !b.is_ascii_digit() {
+        if b == b'x' && k == 0 && digits > 0 {
+            k = 1;
+            digits = 0;
+            continue;
+        }
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
             return None;
         }
-        v = v.checked_mul(10)?.checked_add((b - b'0') as u16)?;
+        let x = v.get_mut(k)?;
+        *x = x.checked_mul(10)?.checked_add(d as u16)?;
+        digits += 1;
     }
-    Some(v)
+    if k == 1 && digits > 0 {
+        Some(v)
+    } else {
+        None
+    }
 }
 
 /// The command's process, between fork and exec.
 fn child(c: &Config, master: Option<usize>) -> ! {
-    block_signals(false).or_die(b"sigprocmask", b"");
-    setsid().or_die(b"setsid", b"");
+    block_signals(false).or_die(c"sigprocmask", c"");
+    setsid().or_die(c"setsid", c"");
     if let Some(m) = master {
         // A session leader whose controlling tty is the pty: job control works.
-        let slave = pty_peer(m).or_die(b"open pty slave", b"");
-        set_ctty(slave).or_die(b"TIOCSCTTY", b"");
+        let slave = pty_peer(m).or_die(c"open pty slave", c"");
+        set_ctty(slave).or_die(c"TIOCSCTTY", c"");
         for fd in 0..3 {
-            dup2(slave, fd).or_die(b"dup2 pty slave", b"");
+            dup2(slave, fd).or_die(c"dup2 pty slave", c"");
         }
         close(slave);
         close(m);
     }
     // SAFETY: argv and envp are the kernel-provided arrays (see `entry`).
     let err = unsafe { exec::execvp(c.cmd, c.argv, c.envp) };
-    report(err, b"exec ", c.cmd.to_bytes());
+    report(err, c"exec ", c.cmd);
     let not_found = err == Errno::ENOENT || err == Errno::ENOTDIR;
     exit(if not_found { 127 } else { 126 })
 }
@@ -360,15 +432,18 @@ fn child(c: &Config, master: Option<usize>) -> ! {
 /// zombie (the command's and orphans'), and leave with the command's status.
 fn supervise(sfd: usize, cmd: usize) -> ! {
     loop {
-        let Ok(sig) = read_signal(sfd) else {
-            continue;
+        let block = match read_signal(sfd) {
+            Ok(SIGCHLD) => false,
+            Ok(sig) => {
+                let _ = kill(cmd, sig);
+                continue;
+            }
+            // Retrying a failed read would spin: sleep in wait4 instead,
+            // still reaping, no longer forwarding.
+            Err(_) => true,
         };
-        if sig != SIGCHLD {
-            let _ = kill(cmd, sig);
-            continue;
-        }
         let mut status = 0u32;
-        while let Ok(pid) = reap(&mut status) {
+        while let Ok(pid) = reap(&mut status, block) {
             if pid == 0 {
                 break;
             }

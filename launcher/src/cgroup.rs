@@ -1,42 +1,608 @@
-//! PLACEHOLDER until the cgroup branch lands: refuses every limit.
-use std::os::fd::RawFd;
-pub struct SwapLimit;
-impl SwapLimit {
-    pub fn parse(_: &str) -> Result<SwapLimit, String> {
-        Err("limits not implemented yet".into())
-    }
+//! One container's cgroup: where it goes, its limits, attach, OOM report, removal.
+//!
+//! The layout is found at run time from /proc/self/mountinfo and /proc/self/cgroup:
+//! pure v2, v1, or hybrid (v1 controllers plus a cgroup2 mount that usually has
+//! none). Each controller a limit needs (pids, memory, cpu) is used from the
+//! unified hierarchy when it is there, from its v1 hierarchy otherwise. Nothing
+//! here unmounts or rearranges the host's hierarchies: we only make and remove
+//! our own directories, and enable a controller in a parent's
+//! `cgroup.subtree_control` when v2 needs it to limit a child.
+//!
+//! Placement (which rule applied is told by `launcher check`):
+//! - v1: beneath the launcher's own cgroup of that hierarchy, as runc does;
+//!   unprivileged and not writable there: `<hierarchy root>/launcher.user-<uid>`,
+//!   prepared by `sudo make cgroup` (scripts/cgroup.sh).
+//! - v2 (no internal processes: a non-root cgroup with processes cannot give
+//!   controllers to children): beneath the own cgroup when it is the root, or when
+//!   the launcher is alone in a cgroup it may write (it then moves itself, and
+//!   only itself, into a leaf `launcher-<pid>-self`); else a dedicated parent:
+//!   `/launcher` as root, `/launcher.user-<uid>` (delegated by scripts/cgroup.sh)
+//!   when unprivileged.
+//! - `--cgroup-parent P`: P, relative to each hierarchy's root, made if missing.
+
+mod v1;
+mod v2;
+
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use crate::size::{Cpus, Swap};
+
+/// The one place the delegated parent's name is defined; scripts/cgroup.sh uses
+/// the same `launcher.user-$uid`.
+pub fn delegated_name(uid: u32) -> String {
+    format!("launcher.user-{uid}")
 }
-pub struct Cpus;
-impl Cpus {
-    pub fn parse(_: &str) -> Result<Cpus, String> {
-        Err("limits not implemented yet".into())
-    }
+
+/// The dedicated parent for a root launcher on v2 that cannot nest under its own cgroup.
+pub const ROOT_PARENT: &str = "launcher";
+
+/// Name prefix of a container cgroup; the rest is the owning launcher's pid.
+pub const PREFIX: &str = "launcher-";
+const SELF_SUFFIX: &str = "-self";
+
+/// The name for this launcher's container cgroup: `launcher-<pid>`.
+pub fn default_name() -> String {
+    format!("{PREFIX}{}", std::process::id())
 }
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
     pub pids: Option<u64>,
+    /// Bytes.
     pub memory: Option<u64>,
-    pub memory_swap: Option<SwapLimit>,
+    /// docker's memory + swap total. None with a memory limit means no swap.
+    pub memory_swap: Option<Swap>,
     pub cpus: Option<Cpus>,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Controller {
+    Pids,
+    Memory,
+    Cpu,
+}
+
+impl Controller {
+    pub const ALL: [Controller; 3] = [Controller::Pids, Controller::Memory, Controller::Cpu];
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Pids => "pids",
+            Controller::Memory => "memory",
+            Controller::Cpu => "cpu",
+        }
+    }
+}
+
 impl Limits {
     pub fn is_empty(&self) -> bool {
-        self.pids.is_none() && self.memory.is_none() && self.cpus.is_none()
+        self.pids.is_none() && self.memory.is_none() && self.memory_swap.is_none() && self.cpus.is_none()
+    }
+
+    /// docker's rules for --memory-swap.
+    pub fn validate(&self) -> Result<(), String> {
+        match (self.memory, self.memory_swap) {
+            (None, Some(_)) => Err("--memory-swap needs --memory too (it is the total of memory and swap)".into()),
+            (Some(m), Some(Swap::Total(t))) if t < m => Err(format!(
+                "--memory-swap {} is smaller than --memory {}: it is the total of memory and swap, so it must be at least the memory limit (or -1 for unlimited swap)",
+                crate::size::format_size(t),
+                crate::size::format_size(m)
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The controllers these limits need, in a fixed order.
+    pub fn controllers(&self) -> Vec<Controller> {
+        let mut c = Vec::new();
+        if self.pids.is_some() {
+            c.push(Controller::Pids);
+        }
+        if self.memory.is_some() || self.memory_swap.is_some() {
+            c.push(Controller::Memory);
+        }
+        if self.cpus.is_some() {
+            c.push(Controller::Cpu);
+        }
+        c
     }
 }
-pub struct Cgroup;
+
+// ---------------------------------------------------------------------------
+// Host discovery
+
+#[derive(Clone, Debug)]
+pub struct Mount {
+    pub point: PathBuf,
+    /// The path inside the hierarchy that is mounted here (mountinfo field 4).
+    pub root: String,
+    pub v2: bool,
+    /// v1: the controllers bound to this hierarchy ("cpu", "cpuacct", "name=systemd").
+    pub options: Vec<String>,
+}
+
+/// A line of /proc/self/cgroup: hierarchy id, controllers, path.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub id: u32,
+    pub controllers: Vec<String>,
+    pub path: String,
+}
+
+/// The cgroup side of this host, as seen by this process.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub mounts: Vec<Mount>,
+    pub member: Vec<Membership>,
+    /// Controllers available on the unified hierarchy (its root's cgroup.controllers).
+    pub v2_controllers: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    V2,
+    V1,
+    Hybrid,
+    Missing,
+}
+
+/// mountinfo escapes space, tab, newline and backslash as \ooo.
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 4 <= b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
+    let mut mounts = Vec::new();
+    for line in text.lines() {
+        // id parent major:minor root point options [optional...] - fstype source super-options
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let l: Vec<&str> = left.split(' ').collect();
+        let r: Vec<&str> = right.split(' ').collect();
+        if l.len() < 5 || r.len() < 3 {
+            continue;
+        }
+        let v2 = match r[0] {
+            "cgroup2" => true,
+            "cgroup" => false,
+            _ => continue,
+        };
+        mounts.push(Mount {
+            point: PathBuf::from(unescape(l[4])),
+            root: unescape(l[3]),
+            v2,
+            options: r[2].split(',').map(str::to_string).collect(),
+        });
+    }
+    mounts
+}
+
+pub fn parse_proc_cgroup(text: &str) -> Vec<Membership> {
+    text.lines()
+        .filter_map(|line| {
+            let mut it = line.splitn(3, ':');
+            let id = it.next()?.parse().ok()?;
+            let ctrl = it.next()?;
+            let path = it.next()?.to_string();
+            let controllers = ctrl.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect();
+            Some(Membership { id, controllers, path })
+        })
+        .collect()
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))
+}
+
+impl Host {
+    pub fn probe() -> Result<Host, String> {
+        let mounts = parse_mountinfo(&read(Path::new("/proc/self/mountinfo"))?);
+        let member = parse_proc_cgroup(&read(Path::new("/proc/self/cgroup"))?);
+        let mut host = Host { mounts, member, v2_controllers: Vec::new() };
+        if let Some(m) = host.v2_mount() {
+            // The controllers of the hierarchy's root; a mount of a sub-tree (in a
+            // container) shows what that sub-tree may use, which is what matters.
+            let text = read(&m.point.join("cgroup.controllers"))?;
+            host.v2_controllers = text.split_whitespace().map(str::to_string).collect();
+        }
+        Ok(host)
+    }
+
+    /// The cgroup2 mount; the one at /sys/fs/cgroup wins over others.
+    pub fn v2_mount(&self) -> Option<&Mount> {
+        let v2 = self.mounts.iter().filter(|m| m.v2);
+        v2.clone().find(|m| m.point == Path::new("/sys/fs/cgroup")).or_else(|| v2.clone().next())
+    }
+
+    pub fn v1_mount(&self, ctrl: &str) -> Option<&Mount> {
+        self.mounts.iter().find(|m| !m.v2 && m.options.iter().any(|o| o == ctrl))
+    }
+
+    pub fn layout(&self) -> Layout {
+        let v1 = self.mounts.iter().any(|m| !m.v2 && m.options.iter().any(|o| is_controller_opt(o)));
+        match (v1, self.v2_mount().is_some()) {
+            (true, true) => Layout::Hybrid,
+            (true, false) => Layout::V1,
+            (false, true) => Layout::V2,
+            (false, false) => Layout::Missing,
+        }
+    }
+
+    /// Whether `ctrl` should be used from the unified hierarchy.
+    pub fn on_v2(&self, ctrl: Controller) -> bool {
+        self.v2_controllers.iter().any(|c| c == ctrl.name())
+    }
+
+    /// This process's cgroup directory in a hierarchy, translated through the mount's root.
+    pub fn own_dir(&self, mount: &Mount, ctrl: Option<&str>) -> Result<PathBuf, String> {
+        let m = self
+            .member
+            .iter()
+            .find(|m| match ctrl {
+                None => m.id == 0 && m.controllers.is_empty(),
+                Some(c) => m.controllers.iter().any(|x| x == c),
+            })
+            .ok_or_else(|| {
+                format!(
+                    "/proc/self/cgroup has no line for the {} hierarchy mounted at {}",
+                    ctrl.unwrap_or("unified"),
+                    mount.point.display()
+                )
+            })?;
+        let rel = if mount.root == "/" {
+            m.path.as_str()
+        } else if let Some(rest) = m.path.strip_prefix(&mount.root) {
+            if !(rest.is_empty() || rest.starts_with('/')) {
+                return Err(self.outside(mount, m));
+            }
+            rest
+        } else {
+            return Err(self.outside(mount, m));
+        };
+        Ok(join_rel(&mount.point, rel))
+    }
+
+    fn outside(&self, mount: &Mount, m: &Membership) -> String {
+        format!(
+            "this process's cgroup {} is outside the part {} of the hierarchy mounted at {}: use --cgroup-parent",
+            m.path,
+            mount.root,
+            mount.point.display()
+        )
+    }
+}
+
+fn is_controller_opt(o: &str) -> bool {
+    !matches!(
+        o,
+        "rw" | "ro"
+            | "nosuid"
+            | "nodev"
+            | "noexec"
+            | "relatime"
+            | "noprefix"
+            | "xattr"
+            | "clone_children"
+            | "nsdelegate"
+            | "memory_recursiveprot"
+            | "memory_localevents"
+    ) && !o.starts_with("release_agent=")
+        && !o.starts_with("name=")
+}
+
+/// `base` + a cgroup path such as "/a/b" (never escaping `base`).
+fn join_rel(base: &Path, rel: &str) -> PathBuf {
+    let mut p = base.to_path_buf();
+    for part in rel.split('/').filter(|s| !s.is_empty() && *s != "." && *s != "..") {
+        p.push(part);
+    }
+    p
+}
+
+// ---------------------------------------------------------------------------
+// Small file helpers; every error names the file, the errno text and a way out.
+
+pub(crate) fn errno_hint(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EPERM) => ": run `sudo make cgroup` or run as root",
+        Some(libc::EROFS) => ": the cgroup filesystem is mounted read-only here",
+        _ => "",
+    }
+}
+
+pub(crate) fn write_file(path: &Path, value: &str) -> Result<(), String> {
+    // One write(2): cgroup files take a value per write call.
+    fs::write(path, value)
+        .map_err(|e| format!("cgroup: write {:?} to {}: {e}{}", value.trim(), path.display(), errno_hint(&e)))
+}
+
+pub(crate) fn mkdir(path: &Path) -> Result<bool, String> {
+    match fs::create_dir(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(format!("cgroup: mkdir {}: {e}{}", path.display(), errno_hint(&e))),
+    }
+}
+
+/// Make `dir` and any missing ancestors below `base`; returns the ones made, deepest first.
+pub(crate) fn mkdir_p(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut made = Vec::new();
+    let rel = dir.strip_prefix(base).unwrap_or(Path::new(""));
+    let mut p = base.to_path_buf();
+    for part in rel.components() {
+        p.push(part);
+        if mkdir(&p)? {
+            made.push(p.clone());
+        }
+    }
+    made.reverse();
+    Ok(made)
+}
+
+pub(crate) fn writable(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+pub(crate) fn procs(dir: &Path) -> Vec<libc::pid_t> {
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn pid_alive(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks existence and permission.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Kill everything in `dir` (v2: cgroup.kill when the kernel has it), wait until
+/// it is empty, rmdir it. Returns an error text when something stayed.
+pub(crate) fn destroy(dir: &Path, v2: bool) -> Result<(), String> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let killer = dir.join("cgroup.kill");
+    let used_kill = v2 && killer.exists() && fs::write(&killer, "1").is_ok();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut pause = Duration::from_micros(50);
+    loop {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "cgroup: rmdir {}: {e}: processes {:?} still in it after SIGKILL",
+                        dir.display(),
+                        procs(dir)
+                    ));
+                }
+                if !used_kill {
+                    for pid in procs(dir) {
+                        // SAFETY: plain kill(2); pids come from this cgroup's own list.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("cgroup: rmdir {}: {e}{}", dir.display(), errno_hint(&e))),
+        }
+    }
+}
+
+/// Remove the `launcher-<pid>` cgroups (and `launcher-<pid>-self` leaves) in
+/// `parent` whose launcher is gone, e.g. one killed by SIGKILL. Returns how many.
+pub fn sweep_stale(parent: &Path, v2: bool) -> usize {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let digits = rest.strip_suffix(SELF_SUFFIX).unwrap_or(rest);
+        let Ok(pid) = digits.parse::<libc::pid_t>() else {
+            continue;
+        };
+        if !digits.bytes().all(|b| b.is_ascii_digit()) || pid <= 0 || pid_alive(pid) || !e.path().is_dir() {
+            continue;
+        }
+        if destroy(&e.path(), v2).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+// ---------------------------------------------------------------------------
+// Placement
+
+/// Where the next container's cgroup would go, without touching anything.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub v2: Option<v2::Place>,
+    pub v1: Vec<v1::Place>,
+}
+
+impl Plan {
+    /// One line per hierarchy, for `launcher check`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.v2 {
+            out.push(p.describe());
+        }
+        for p in &self.v1 {
+            out.push(p.describe());
+        }
+        out
+    }
+}
+
+/// Decide, for these controllers, where the container cgroup goes.
+pub fn plan(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Result<Plan, String> {
+    let on_v2: Vec<Controller> = needed.iter().copied().filter(|c| host.on_v2(*c)).collect();
+    let on_v1: Vec<Controller> = needed.iter().copied().filter(|c| !host.on_v2(*c)).collect();
+    let v2 = if on_v2.is_empty() { None } else { Some(v2::place(host, &on_v2, parent)?) };
+    let v1 = v1::places(host, &on_v1, parent)?;
+    Ok(Plan { v2, v1 })
+}
+
+// ---------------------------------------------------------------------------
+// The container's cgroup
+
+pub(crate) struct Leaf {
+    pub path: PathBuf,
+    pub v2: bool,
+}
+
+/// A launcher that moved itself into `self_leaf` below `own` (v2): undone on remove.
+pub(crate) struct MovedSelf {
+    pub own: PathBuf,
+    pub self_leaf: PathBuf,
+    pub enabled: Vec<Controller>,
+}
+
+pub struct Cgroup {
+    leaves: Vec<Leaf>,
+    fd: Option<OwnedFd>,
+    /// Parent directories this launcher made, deepest first; removed when empty.
+    made: Vec<PathBuf>,
+    moved: Option<MovedSelf>,
+    memory: Option<(PathBuf, bool, u64)>,
+    done: bool,
+}
+
 impl Cgroup {
-    pub fn create(_: &str, _: &Limits, _: Option<&str>) -> Result<Cgroup, String> {
-        Err("limits not implemented yet".into())
+    /// Make the container's cgroup(s) named `name` and write the limits. Stale
+    /// cgroups of dead launchers in the same parents are swept first.
+    pub fn create(name: &str, limits: &Limits, parent: Option<&Path>) -> Result<Cgroup, String> {
+        limits.validate()?;
+        let needed = limits.controllers();
+        if needed.is_empty() {
+            return Err("cgroup: no limit asked, so no cgroup should be made".into());
+        }
+        let host = Host::probe()?;
+        let plan = plan(&host, &needed, parent)?;
+        let mut cg =
+            Cgroup { leaves: Vec::new(), fd: None, made: Vec::new(), moved: None, memory: None, done: false };
+        // On error, `cg` is dropped and removes whatever was made so far.
+        for place in &plan.v1 {
+            v1::create(&mut cg, place, name, limits)?;
+        }
+        if let Some(place) = &plan.v2 {
+            v2::create(&mut cg, place, name, limits)?;
+        }
+        Ok(cg)
     }
+
+    /// v2: a directory fd of the leaf for clone3's CLONE_INTO_CGROUP.
     pub fn clone_into_fd(&self) -> Option<RawFd> {
-        None
+        self.fd.as_ref().map(|f| f.as_raw_fd())
     }
-    pub fn attach(&self, _: libc::pid_t) -> Result<(), String> {
+
+    /// Move `pid` into every leaf; the v2 leaf is skipped when the process was
+    /// born there (`cloned_into`: clone3 with CLONE_INTO_CGROUP succeeded).
+    pub fn attach(&self, pid: libc::pid_t, cloned_into: bool) -> Result<(), String> {
+        for leaf in &self.leaves {
+            if leaf.v2 && cloned_into {
+                continue;
+            }
+            write_file(&leaf.path.join("cgroup.procs"), &pid.to_string())?;
+        }
         Ok(())
     }
-    pub fn oom_message(&self) -> Option<String> {
-        None
+
+    /// The leaf directories (v1: one per hierarchy; v2: one).
+    #[cfg(test)]
+    pub fn paths(&self) -> Vec<&Path> {
+        self.leaves.iter().map(|l| l.path.as_path()).collect()
     }
-    pub fn remove(&mut self) {}
+
+    /// After the container ended: a sentence when the kernel's OOM killer fired in it.
+    pub fn oom_message(&self) -> Option<String> {
+        let (dir, v2, limit) = self.memory.as_ref()?;
+        let count = |file: &str, key: &str| -> Option<u64> {
+            let text = fs::read_to_string(dir.join(file)).ok()?;
+            text.lines().find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+        };
+        let kills = if *v2 {
+            count("memory.events", "oom_kill ")?
+        } else {
+            // oom_kill is in memory.oom_control since 4.13; failcnt only says the
+            // limit was hit, so it is the fallback for older kernels.
+            match count("memory.oom_control", "oom_kill ") {
+                Some(n) => n,
+                None => count("memory.failcnt", "")?,
+            }
+        };
+        (kills > 0).then(|| {
+            format!(
+                "container ran out of memory (limit {}): the kernel's OOM killer ended a process in it",
+                crate::size::format_size(*limit)
+            )
+        })
+    }
+
+    /// Kill what is left, rmdir every directory made. Idempotent; Drop runs it too.
+    pub fn remove(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.fd = None;
+        for leaf in &self.leaves {
+            if let Err(e) = destroy(&leaf.path, leaf.v2) {
+                eprintln!("launcher: warning: {e}; the next run with limits removes it");
+            }
+        }
+        if let Some(m) = self.moved.take() {
+            v2::move_back(&m);
+        }
+        for dir in &self.made {
+            // Busy means another launcher uses it: it is theirs to remove then.
+            let _ = fs::remove_dir(dir);
+        }
+    }
 }
-pub fn sweep_stale() {}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use argh::FromArgs;
 
-use crate::cgroup::{self, Limits};
+use crate::cgroup::Limits;
 use crate::size;
 use crate::spec::{self, Spec};
 
@@ -149,14 +149,12 @@ fn split_short_flags(args: &[String]) -> Vec<String> {
 impl RunArgs {
     fn into_spec(self) -> Result<Spec, String> {
         let limits = Limits {
-            pids: self.pids_limit.as_deref().map(parse_pids).transpose()?,
-            memory: self.memory.as_deref().map(|s| parse_size_opt("--memory", s)).transpose()?,
-            memory_swap: self.memory_swap.as_deref().map(cgroup::SwapLimit::parse).transpose()?,
-            cpus: self.cpus.as_deref().map(cgroup::Cpus::parse).transpose()?,
+            pids: option("--pids-limit", &self.pids_limit, size::parse_pids_limit)?,
+            memory: option("--memory", &self.memory, size::parse_size)?,
+            memory_swap: option("--memory-swap", &self.memory_swap, size::parse_swap)?,
+            cpus: option("--cpus", &self.cpus, size::parse_cpus)?,
         };
-        if limits.memory_swap.is_some() && limits.memory.is_none() {
-            return Err("--memory-swap needs --memory: set both, e.g. --memory 50m --memory-swap 100m".into());
-        }
+        limits.validate()?;
         let command = self.command;
         spec::build(spec::Input {
             rootfs: &self.rootfs,
@@ -174,13 +172,11 @@ impl RunArgs {
     }
 }
 
-fn parse_pids(s: &str) -> Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("--pids-limit {s:?}: not a positive whole number: give e.g. --pids-limit 10")),
-    }
-}
-
-fn parse_size_opt(option: &str, s: &str) -> Result<u64, String> {
-    size::parse_size(s).map_err(|e| format!("{option} {s:?}: {e}"))
+/// Parses an optional value, naming the option in the error.
+fn option<T>(
+    name: &str,
+    value: &Option<String>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    value.as_deref().map(|v| parse(v).map_err(|e| format!("{name} {v:?}: {e}"))).transpose()
 }

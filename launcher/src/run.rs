@@ -3,6 +3,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::cgroup::{self, Cgroup};
@@ -24,10 +25,8 @@ pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
     let mut cgroup = match spec.limits.is_empty() {
         true => None,
         false => {
-            cgroup::sweep_stale();
-            // SAFETY: getpid cannot fail.
-            let name = format!("launcher-{}", unsafe { libc::getpid() });
-            Some(Cgroup::create(&name, &spec.limits, spec.cgroup_parent.as_deref())?)
+            let parent = spec.cgroup_parent.as_deref().map(Path::new);
+            Some(Cgroup::create(&cgroup::default_name(), &spec.limits, parent)?)
         }
     };
     trace.mark("cgroup ready");
@@ -71,8 +70,8 @@ fn start_and_wait(
 
     idmap.write(container.pid)?;
     trace.mark("id maps written");
-    if let (Some(cgroup), false) = (cgroup, cloned.in_cgroup) {
-        cgroup.attach(container.pid)?;
+    if let Some(cgroup) = cgroup {
+        cgroup.attach(container.pid, cloned.in_cgroup)?;
         trace.mark("cgroup attached");
     }
     channel::send_byte(ours.as_raw_fd(), GO).map_err(|e| format!("release the container: {e}"))?;

@@ -1,0 +1,325 @@
+#!/bin/sh
+# Guest side of `make test-vm`: runs the launcher on a pure cgroup v2 kernel, as root and as
+# an unprivileged user, and prints one "PASS name" or "FAIL name: reason" line per check,
+# then "DONE n passed, m failed". scripts/test-vm.sh counts those lines on the serial
+# console; anything else it shows goes out indented ("#   ...") so it cannot be taken for a
+# result. Every launcher run has a deadline, so one hang costs a test, not the suite.
+set -eu
+
+LAUNCHER=/bin/launcher
+CG=/sys/fs/cgroup
+USER_NAME=user
+USER_ID=1000
+USER_CG=$CG/launcher.user-$USER_ID
+# Where a login would put the launcher's caller: on a host, root's shell sits in some
+# session cgroup with other processes, and the user's in the delegated subtree, as the
+# launcher's "not inside launcher.user-UID" error tells users to arrange.
+ROOT_LOGIN_CG=$CG/vm-login
+USER_SESSION_CG=$USER_CG/session
+HOLDERS=
+T=/tmp/t
+passed=0
+failed=0
+
+pass() {
+	echo "PASS $1"
+	passed=$((passed + 1))
+}
+fail() {
+	echo "FAIL $1: $2"
+	failed=$((failed + 1))
+}
+# show FILE...: the first lines of what a failing run printed.
+show() {
+	for f in "$@"; do
+		[ -s "$f" ] && sed -n "1,15s|^|#   ${f##*.}: |p" "$f"
+	done
+	true
+}
+
+# launch OUT ERR ARGS...: run the launcher as MODE's user (root or user), starting in the
+# cgroup FROM (empty: the root cgroup, where this script runs); sets rc.
+# launch_bg does the same in the background; sets bgpid, then wait_bg sets rc.
+launch_cmd() {
+	if [ "$MODE" = user ]; then
+		# su execs sh, which execs the launcher: the deadline hits the launcher itself.
+		set -- su -s /bin/sh -c 'exec "$0" "$@"' -- "$USER_NAME" "$LAUNCHER" "$@"
+	else
+		set -- "$LAUNCHER" "$@"
+	fi
+	if [ -n "$FROM" ]; then
+		set -- sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$FROM" timeout -k 5 60 "$@"
+	else
+		set -- timeout -k 5 60 "$@"
+	fi
+	"$@"
+}
+launch() {
+	out=$1 err=$2
+	shift 2
+	rc=0
+	launch_cmd "$@" >"$out" 2>"$err" </dev/null || rc=$?
+}
+launch_bg() {
+	out=$1 err=$2
+	shift 2
+	launch_cmd "$@" >"$out" 2>"$err" </dev/null &
+	bgpid=$!
+}
+wait_bg() {
+	rc=0
+	wait "$bgpid" || rc=$?
+}
+
+# Cgroup directories that did not exist when the suite began.
+new_cgroups() {
+	find "$CG" -mindepth 1 -type d | sort | grep -vxF -f "$T.cg-base" || true
+}
+
+# container_cgroup: waits (up to 20 s, while the background launcher lives) for a new
+# cgroup that holds processes; sets cg.
+container_cgroup() {
+	cg=
+	i=0
+	while [ $i -lt 200 ]; do
+		for d in $(new_cgroups); do
+			if read -r pid 2>/dev/null <"$d/cgroup.procs"; then cg=$d; fi
+		done
+		[ -n "$cg" ] && return 0
+		kill -0 "$bgpid" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# user_procs: sets LEFT to the user-space processes other than PID 1 and this shell. Only
+# builtins here: a forked helper would count itself.
+user_procs() {
+	LEFT=
+	for d in /proc/[0-9]*; do
+		p=${d#/proc/}
+		if [ "$p" = 1 ] || [ "$p" = "$$" ]; then continue; fi
+		case " $HOLDERS " in *" $p "*) continue ;; esac
+		read -r pid comm state ppid rest 2>/dev/null <"$d/stat" || continue
+		# kthreadd (2) and its children are kernel threads.
+		if [ "$pid" = 2 ] || [ "$ppid" = 2 ]; then continue; fi
+		# busybox timeout's watcher outlives the launcher by up to a second: ours, not its.
+		if [ "$comm" = "(timeout)" ]; then continue; fi
+		LEFT="$LEFT $pid$comm"
+	done
+}
+
+# clean NAME: once the launcher has exited, nothing of its run may remain.
+clean() {
+	left=$(new_cgroups | tr '\n' ' ')
+	user_procs
+	if [ -z "$left" ] && [ -z "$LEFT" ]; then
+		pass "$1/cleanup"
+	else
+		fail "$1/cleanup" "left behind: cgroups [ $left] processes [$LEFT ]"
+		# Clear the way for the next test, deepest cgroups first.
+		for p in $LEFT; do kill -9 "${p%%(*}" 2>/dev/null || true; done
+		for d in $(new_cgroups | sort -r); do rmdir "$d" 2>/dev/null || true; done
+	fi
+}
+
+t_help() {
+	launch $T.out $T.err --help
+	if [ $rc != 0 ]; then
+		fail $n "launcher --help exited $rc, want 0"
+		show $T.out $T.err
+	elif ! grep -qw run $T.out; then
+		fail $n "launcher --help does not mention the run command"
+		show $T.out $T.err
+	else
+		pass $n
+	fi
+}
+
+t_check() {
+	launch $T.out $T.err check
+	if [ $rc != 0 ]; then
+		fail $n "launcher check exited $rc, want 0 on a pure cgroup v2 kernel"
+		show $T.out $T.err
+	else
+		pass $n
+	fi
+}
+
+t_smoke() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/true
+	if [ $rc != 0 ]; then
+		fail $n "run -- /bin/true exited $rc, want 0"
+		show $T.out $T.err
+		return
+	fi
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/sh -c 'exit 3'
+	if [ $rc != 3 ]; then
+		fail $n "run -- /bin/sh -c 'exit 3' exited $rc, want 3"
+		show $T.out $T.err
+		return
+	fi
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/sh -c 'echo "uid=$(id -u) pid=$$"'
+	got=$(cat $T.out)
+	if [ $rc != 0 ] || [ "$got" != "uid=0 pid=2" ]; then
+		fail $n "run -- sh -c 'echo uid=\$(id -u) pid=\$\$' exited $rc printing '$got', want 0 printing 'uid=0 pid=2'"
+		show $T.err
+		return
+	fi
+	pass $n
+}
+
+# busybox ash gives up at the first fork that fails, so the count that matters is the
+# number of tasks that exist, read inside (builtins only) and from the cgroup.
+t_pids() {
+	launch_bg $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/sh -c '
+		(i=0; while [ $i -lt 100 ]; do sleep 600 & i=$((i + 1)); done) 2>/dev/null
+		n=0; for p in /proc/[0-9]*; do n=$((n + 1)); done
+		echo "tasks=$n"
+		exec sleep 2'
+	if ! container_cgroup; then
+		wait_bg
+		fail $n "no cgroup with processes appeared below $CG (launcher exited $rc)"
+		show $T.out $T.err
+		return
+	fi
+	i=0
+	while ! grep -q '^tasks=' $T.out && kill -0 "$bgpid" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	max=? cur=?
+	read -r max <"$cg/pids.max" || true
+	read -r cur <"$cg/pids.current" || true
+	wait_bg
+	tasks=$(sed -n 's/^tasks=//p' $T.out)
+	if [ "$max" != 10 ]; then
+		fail $n "$cg/pids.max is '$max', want 10"
+	elif [ -z "$tasks" ]; then
+		fail $n "the container did not report its task count (launcher exited $rc)"
+		show $T.out $T.err
+	elif ! [ "$cur" -ge 0 ] 2>/dev/null; then
+		fail $n "could not read $cg/pids.current while the container ran"
+	elif [ "$tasks" -gt 10 ] || [ "$cur" -gt 10 ]; then
+		fail $n "limit 10 not enforced: $tasks tasks in the container, pids.current $cur"
+	elif [ "$tasks" -lt 4 ]; then
+		fail $n "only $tasks tasks in the container: the sleeps did not start, so the limit was not tested"
+		show $T.err
+	elif [ $rc != 0 ]; then
+		fail $n "launcher exited $rc, want 0 (the container ends with exec sleep 2)"
+		show $T.out $T.err
+	else
+		echo "#   $n: $tasks tasks inside, pids.current $cur, pids.max $max in $cg"
+		pass $n
+	fi
+}
+
+t_memory() {
+	# dd's 100 MB buffer is charged page by page as read() zero-fills it.
+	launch $T.out $T.err run --rootfs "$ROOTFS" --memory 50m -- \
+		/bin/dd if=/dev/zero of=/dev/null bs=100M count=1
+	if [ $rc != 137 ]; then
+		fail $n "allocating 100 MB under --memory 50m: launcher exited $rc, want 137 (SIGKILL by the OOM killer)"
+		show $T.out $T.err
+	elif ! grep -qi memory $T.err; then
+		fail $n "exit 137 as expected, but the launcher's stderr does not mention memory"
+		show $T.err
+	else
+		pass $n
+	fi
+}
+
+t_cpus() {
+	launch_bg $T.out $T.err run --rootfs "$ROOTFS" --cpus 0.5 -- /bin/sleep 2
+	if ! container_cgroup; then
+		wait_bg
+		fail $n "no cgroup with processes appeared below $CG (launcher exited $rc)"
+		show $T.out $T.err
+		return
+	fi
+	quota=?
+	read -r quota <"$cg/cpu.max" || true
+	wait_bg
+	if [ "$quota" != "50000 100000" ]; then
+		fail $n "$cg/cpu.max is '$quota', want '50000 100000'"
+		show $T.err
+	elif [ $rc != 0 ]; then
+		fail $n "launcher exited $rc, want 0"
+		show $T.out $T.err
+	else
+		pass $n
+	fi
+}
+
+t_limits() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/true
+	if [ $rc != 125 ]; then
+		fail $n "run --pids-limit 10 from outside $USER_CG exited $rc, want 125: the kernel lets no unprivileged process move there"
+		show $T.out $T.err
+	elif ! grep -q "launcher.user-$USER_ID" $T.err; then
+		fail $n "exit 125 as expected, but stderr does not name $USER_CG"
+		show $T.err
+	else
+		pass $n
+	fi
+}
+
+# hold CGROUP: a long-lived process in CGROUP, as a login shell in its session cgroup: the
+# launcher does not find itself alone there.
+hold() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 100000' "$1" &
+	HOLDERS="$HOLDERS $!"
+}
+
+# The unprivileged user, its own copy of the rootfs, and its delegated cgroup parent as
+# `sudo make cgroup` prepares it on a host.
+prepare_user() {
+	echo "$USER_NAME:x:$USER_ID:$USER_ID::/home/$USER_NAME:/bin/sh" >>/etc/passwd || return 1
+	echo "$USER_NAME:x:$USER_ID:" >>/etc/group || return 1
+	mkdir -p /home/$USER_NAME || return 1
+	cp -a /rootfs /home/$USER_NAME/rootfs || return 1
+	# -h: the rootfs's links must not hand the guest's own files to the user.
+	chown -hR $USER_ID:$USER_ID /home/$USER_NAME || return 1
+	if [ -f /scripts/cgroup.sh ]; then
+		sh /scripts/cgroup.sh $USER_NAME || return 1
+	else
+		mkdir "$USER_CG" || return 1
+		echo "+pids +memory +cpu" >"$USER_CG/cgroup.subtree_control" || return 1
+		chown $USER_ID:$USER_ID "$USER_CG" "$USER_CG/cgroup.procs" \
+			"$USER_CG/cgroup.subtree_control" "$USER_CG/cgroup.threads" || return 1
+	fi
+	[ -d "$USER_SESSION_CG" ] || mkdir "$USER_SESSION_CG" || return 1
+	chown $USER_ID:$USER_ID "$USER_SESSION_CG" "$USER_SESSION_CG/cgroup.procs" \
+		"$USER_SESSION_CG/cgroup.subtree_control" "$USER_SESSION_CG/cgroup.threads" || return 1
+	mkdir "$ROOT_LOGIN_CG" || return 1
+	hold "$ROOT_LOGIN_CG"
+	hold "$USER_SESSION_CG"
+}
+
+echo "# guest: kernel $(uname -r), $(nproc) cpu(s), cgroup controllers: $(cat $CG/cgroup.controllers)"
+echo "# guest: unprivileged_userns_clone=$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo n/a)"
+if ! prepare_user; then
+	fail prepare "could not set up user $USER_NAME ($USER_ID) and its cgroup $USER_CG"
+	echo "DONE $passed passed, $failed failed"
+	exit 1
+fi
+find "$CG" -mindepth 1 -type d | sort >$T.cg-base
+
+# suite PREFIX MODE FROM TEST...: run t_TEST as n=PREFIX/TEST, each followed by its
+# cleanup check.
+suite() {
+	P=$1 MODE=$2 FROM=$3
+	shift 3
+	if [ $MODE = root ]; then ROOTFS=/rootfs; else ROOTFS=/home/$USER_NAME/rootfs; fi
+	for t in "$@"; do
+		n=$P/$t
+		t_$t
+		clean $n
+	done
+}
+suite root root "$ROOT_LOGIN_CG" help check smoke pids memory cpus
+suite root-in-root-cgroup root "" pids cpus
+suite user user "$USER_SESSION_CG" help check smoke pids memory cpus
+suite user-outside-delegation user "" limits
+echo "DONE $passed passed, $failed failed"
