@@ -275,6 +275,27 @@ for name in $contenders; do
     why=$(smoke_one "$name") || die "contender $name does not work, not benchmarking: $why (bench/bench.sh --smoke shows all)"
 done
 
+# Other work on the machine lengthens every container start (each handoff
+# between processes waits for a CPU), the launcher's four handoffs more than the
+# floor's two. Measure how busy the CPUs are with nothing of ours running, and
+# with BENCH_WAIT_QUIET=SECS wait up to SECS for them to go quiet.
+cpu_busy() { # percent of CPU time not idle over one second
+    set -- $(sed -n 's/^cpu  *//p' /proc/stat)
+    t1=$(($1 + $2 + $3 + $4 + $5 + $6 + $7 + $8)) i1=$(($4 + $5))
+    sleep 1
+    set -- $(sed -n 's/^cpu  *//p' /proc/stat)
+    t2=$(($1 + $2 + $3 + $4 + $5 + $6 + $7 + $8)) i2=$(($4 + $5))
+    echo $((100 - 100 * (i2 - i1) / (t2 - t1)))
+}
+busy=$(cpu_busy)
+waited=0
+while [ "$busy" -gt 10 ] && [ "$waited" -lt "${BENCH_WAIT_QUIET:-0}" ]; do
+    note "CPUs ${busy}% busy with other work; waiting for quiet (BENCH_WAIT_QUIET=${BENCH_WAIT_QUIET:-0}s, ${waited}s so far)"
+    sleep 4
+    waited=$((waited + 5))
+    busy=$(cpu_busy)
+done
+[ "$busy" -le 10 ] || note "WARNING: CPUs ${busy}% busy with other work before the run; every number will be inflated and spread (BENCH_WAIT_QUIET=600 waits for quiet)"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 note "start-up + teardown of /bin/true: hyperfine, $runs runs each"
 set --
@@ -359,6 +380,8 @@ size_of dumb-init "$(command -v dumb-init)"
     echo "top=$top"
     echo "load_before=$load_before"
     echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "busy_before=$busy"
+    echo "busy_after=$(cpu_busy)"
     echo "crun=$(crun --version | head -n 1)"
     echo "runc=$(runc --version | head -n 1)"
     echo "bwrap=$(bwrap --version)"

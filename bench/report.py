@@ -236,8 +236,10 @@ def main():
         "",
         f"- Date: {meta.get('date')}",
         f"- Machine: {meta.get('cpu')}, {meta.get('cores')} cores; {meta.get('os')}; kernel {meta.get('kernel')}",
-        f"- Load average before / after the run: {meta.get('load_before')} / {meta.get('load_after')} "
-        "(other work on the machine inflates and spreads every number; compare rows of one run only)",
+        f"- Other work on the machine: CPUs {meta.get('busy_before')}% busy in the second before the run, "
+        f"{meta.get('busy_after')}% in the second after it; load average {meta.get('load_before')} before, "
+        f"{meta.get('load_after')} after. Other work inflates and spreads every number (each handoff between "
+        "processes waits for a CPU); compare rows of one run only.",
         f"- launcher commit: {meta.get('commit')}",
         f"- Peers: {meta.get('crun')}; {meta.get('runc')}; {meta.get('bwrap')}; {meta.get('unshare')}",
         f"- Payload: {meta.get('busybox')}, static, in one shared rootfs (bench/work/rootfs) for every contender",
