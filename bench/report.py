@@ -157,8 +157,8 @@ def trace_table(path):
 
 def svg_chart(results, meta):
     """Horizontal bars of the median, a thin line from min to max."""
-    left, right, top, row, bar = 150, 110, 52, 26, 16
-    width = 760
+    left, right, top, row, bar = 150, 160, 52, 26, 16
+    width = 800
     plot = width - left - right
     height = top + row * len(results) + 40
     # Scale to the largest median, so that one long tail does not flatten
