@@ -1,5 +1,6 @@
 //! launcher: run a command in a new container. See README.md, "How it works".
 
+mod caps;
 mod cgroup;
 mod channel;
 mod check;
@@ -9,6 +10,7 @@ mod idmap;
 mod initexe;
 mod namespaces;
 mod run;
+mod seccomp;
 mod signals;
 mod size;
 mod spec;
