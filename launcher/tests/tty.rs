@@ -1,0 +1,273 @@
+//! `-t`: a pty inside the container, relayed to a real terminal on our side
+//! (a pty pair of the test's, the launcher's controlling terminal), and stdio
+//! passed through untouched without it.
+//!
+//! Commands are followed by `echo NAME-$((A*B))`: the shell prints the result,
+//! never the expression, so a match is output and not the echo of our typing.
+
+mod common;
+#[path = "common/pty.rs"]
+mod pty;
+
+use std::io::{Read, Write};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use pty::Session;
+
+const EXIT_PATIENCE: Duration = Duration::from_secs(10);
+
+fn shell(extra: &[&str], rows: u16, cols: u16) -> Session {
+    let mut args = vec!["-it"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", "/bin/sh"]);
+    let mut s = Session::spawn(&mut launcher(&args), rows, cols);
+    s.line("echo ready-$((6*7))");
+    s.expect("ready-42");
+    s
+}
+
+#[track_caller]
+fn assert_exit(s: &mut Session, status: ExitStatus, code: i32) {
+    assert_eq!(
+        status.code(),
+        Some(code),
+        "launcher {status:?}, wanted exit code {code}; terminal:\n{}",
+        s.text()
+    );
+}
+
+/// The foreground job is running its own `sleep 100` once this returns, so a
+/// key typed now is for it, not for the shell.
+fn start_foreground_sleep(s: &mut Session, tag: u32) {
+    s.line(&format!("sh -c 'echo started-$(({tag}*1000)); exec sleep 100'"));
+    s.expect(&format!("started-{}", tag * 1000));
+}
+
+#[test]
+fn shell_has_job_control_and_the_keys_act_on_the_foreground_job() {
+    let mut s = shell(&[], 31, 97);
+
+    s.line("tty; echo tty-$((1+1))");
+    let out = s.expect("tty-2");
+    let tty = out.lines().find(|l| l.starts_with("/dev/")).unwrap_or("");
+    let n = tty.strip_prefix("/dev/pts/").unwrap_or("");
+    assert!(!n.is_empty() && n.chars().all(|c| c.is_ascii_digit()), "tty printed {tty:?}:\n{out}");
+    assert!(!s.text().contains("job control"), "the shell has no job control:\n{}", s.text());
+
+    s.line("sleep 100 & jobs; echo jobs-$((2*2))");
+    let out = s.expect("jobs-4");
+    assert!(
+        out.contains("Running") && out.contains("sleep 100"),
+        "jobs does not show the background sleep:\n{out}"
+    );
+
+    start_foreground_sleep(&mut s, 1);
+    s.send(b"\x03");
+    s.line("echo status-$?-$((3*3))");
+    s.expect("status-130-9");
+
+    start_foreground_sleep(&mut s, 2);
+    s.send(b"\x1c");
+    s.line("echo status-$?-$((3*4))");
+    s.expect("status-131-12");
+
+    start_foreground_sleep(&mut s, 3);
+    s.send(b"\x1a");
+    s.expect("Stopped");
+    s.line("jobs; echo jobs-$((4*4))");
+    let out = s.expect("jobs-16");
+    assert!(
+        out.lines().any(|l| l.contains("Stopped") && l.contains("sleep 100")),
+        "Ctrl-Z did not stop the foreground job:\n{out}"
+    );
+
+    // Stopped jobs would keep a shell from leaving on EOF (bash does that).
+    s.line("kill -9 %1 %2; wait; echo killed-$((5*5))");
+    s.expect("killed-25");
+    s.send(b"\x04");
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 0);
+    s.assert_restored();
+}
+
+#[test]
+fn window_size_starts_as_the_terminals_and_follows_it() {
+    let mut s = shell(&[], 31, 97);
+    s.line("stty size; echo size-$((7*7))");
+    let out = s.expect("size-49");
+    assert!(out.lines().any(|l| l.trim() == "31 97"), "initial size is not the terminal's 31x97:\n{out}");
+
+    // The kernel signals the terminal's foreground process group, the launcher.
+    s.resize(33, 101);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut i = 0;
+    loop {
+        i += 1;
+        s.line(&format!("stty size; echo size-$((1000+{i}))"));
+        let out = s.expect(&format!("size-{}", 1000 + i));
+        if out.lines().any(|l| l.trim() == "33 101") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the container's terminal did not follow the resize to 33x101:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.line("exit 7");
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 7);
+    s.assert_restored();
+}
+
+#[test]
+fn a_large_paste_arrives_complete_and_in_order() {
+    // Lines well under the 4096-byte canonical-mode limit, all different, so
+    // a lost or reordered chunk changes the hash.
+    let mut paste = Vec::new();
+    let mut i = 0u32;
+    while paste.len() < 160 * 1024 {
+        let line = format!("{i:06} {}\n", "abcdefghijklmnopqrstuvwxyz0123456789".repeat(1 + i as usize % 4));
+        paste.extend_from_slice(line.as_bytes());
+        i += 1;
+    }
+    let expected = host_sha256(&paste);
+
+    let mut s = shell(&[], 24, 80);
+    s.line(&format!("echo go-$((8*8)); head -c {} > /tmp/paste; echo done-$((9*9))", paste.len()));
+    s.expect("go-64");
+    s.send(&paste);
+    s.expect_within("done-81", Duration::from_secs(20));
+    s.line("wc -c < /tmp/paste; sha256sum /tmp/paste; echo sum-$((10*10))");
+    let out = s.expect("sum-100");
+    assert!(out.contains(&format!("{}\n", paste.len())), "wrong size inside, wanted {}:\n{out}", paste.len());
+    assert!(out.contains(&expected), "the paste arrived altered (sha256 {expected} wanted):\n{out}");
+    s.line("exit");
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 0);
+    s.assert_restored();
+}
+
+fn host_sha256(data: &[u8]) -> String {
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run sha256sum (coreutils) on the host");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn terminal_is_restored_when_the_launcher_gets_sigterm_or_sigint() {
+    // An interactive sh ignores SIGTERM and catches SIGINT, so only the stop
+    // timeout ends it: killed, 128+9 as docker reports a killed container.
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let mut s = shell(&["--stop-timeout", "1"], 24, 80);
+        let start = Instant::now();
+        s.signal(sig);
+        let status = s.wait(EXIT_PATIENCE);
+        assert_exit(&mut s, status, 137);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "signal {sig}: the stop timeout took {:?}",
+            start.elapsed()
+        );
+        s.assert_restored();
+    }
+}
+
+#[test]
+fn terminal_is_restored_when_the_launcher_gets_sighup() {
+    let mut s = shell(&[], 24, 80);
+    s.signal(libc::SIGHUP);
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 128 + libc::SIGHUP);
+    s.assert_restored();
+}
+
+#[test]
+fn terminal_is_restored_when_the_command_is_killed() {
+    let mut s = shell(&[], 24, 80);
+    s.line("kill -9 $$");
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 137);
+    s.assert_restored();
+}
+
+#[test]
+fn terminal_is_restored_when_the_command_cannot_start() {
+    let mut s = Session::spawn(&mut launcher(&["-it", "--", "/bin/nope"]), 24, 80);
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 127);
+    s.expect("exec /bin/nope");
+    s.assert_restored();
+}
+
+#[test]
+fn without_t_the_terminal_is_passed_through_untouched() {
+    let mut s = Session::spawn(
+        &mut launcher(&["--", "/bin/sh", "-c", "[ -t 0 ] && echo on-a-tty; read x; echo got-$x"]),
+        24,
+        80,
+    );
+    s.expect("on-a-tty");
+    // Still in the terminal's own (canonical, echoing) mode while it runs.
+    assert!(pty::same_termios(&s.before, &s.termios()), "the launcher changed the terminal without -t");
+    s.line("hello");
+    s.expect("got-hello");
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 0);
+    s.assert_restored();
+}
+
+#[test]
+fn a_hundred_megabytes_pass_through_stdin_and_stdout_unchanged() {
+    let dir = std::env::temp_dir().join(format!("launcher-tty-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (big, copy) = (dir.join("big"), dir.join("copy"));
+    // Incompressible, position-dependent bytes (xorshift): any loss or reorder shows.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut data = Vec::with_capacity(100 << 20);
+    while data.len() < 100 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(&big, &data).unwrap();
+
+    let out = launcher(&["--", "/bin/cat"])
+        .stdin(std::fs::File::open(&big).unwrap())
+        .stdout(std::fs::File::create(&copy).unwrap())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let copied = std::fs::read(&copy).unwrap();
+    let same = copied == data;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(same, "file -> cat -> file: {} bytes out of {} in, or different bytes", copied.len(), data.len());
+
+    // And through pipes, which fill and block both ways.
+    let mut child =
+        launcher(&["--", "/bin/cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = {
+        let data = data.clone();
+        std::thread::spawn(move || stdin.write_all(&data))
+    };
+    let mut piped = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut piped).unwrap();
+    writer.join().unwrap().expect("write to the launcher's stdin");
+    assert!(child.wait().unwrap().success());
+    assert!(
+        piped == data,
+        "pipe -> cat -> pipe: {} bytes out of {} in, or different bytes",
+        piped.len(),
+        data.len()
+    );
+}
