@@ -112,7 +112,14 @@ impl Relay {
         if fds[0].revents != 0 {
             let mut buf = vec![0u8; CHUNK];
             match read(STDIN, &mut buf) {
-                Ok(0) | Err(_) => self.stdin_open = false,
+                Ok(0) => {
+                    // The end of our input becomes the end of the container's:
+                    // its terminal's EOF character, which a reader in canonical
+                    // mode sees as end of file and a line editor as Ctrl-D.
+                    self.stdin_open = false;
+                    self.pending = vec![self.eof_char()];
+                }
+                Err(_) => self.stdin_open = false,
                 Ok(n) => {
                     buf.truncate(n);
                     self.pending = buf;
@@ -132,6 +139,16 @@ impl Relay {
             self.copy_output()?;
         }
         Ok(())
+    }
+
+    fn eof_char(&self) -> u8 {
+        // SAFETY: an all-zero termios is valid; tcgetattr fills it on success.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; the master fd is ours.
+        match unsafe { libc::tcgetattr(self.master.as_raw_fd(), &mut t) } {
+            0 => t.c_cc[libc::VEOF],
+            _ => 4, // ^D, the default
+        }
     }
 
     /// Everything the container wrote that is still in the pty, to stdout.

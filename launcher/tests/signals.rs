@@ -131,7 +131,7 @@ fn orphans_are_reaped_promptly() {
             for f in /proc/[0-9]*/stat; do
                 read -r line < "$f" 2>/dev/null || continue
                 set -- $line
-                [ "$3" = Z ] && found="$found [$line]"
+                [ "$3" = Z ] && found="$found [$1 $2 $3 ppid $4]"
             done
             echo "${found:-none}"
         }

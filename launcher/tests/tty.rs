@@ -38,11 +38,44 @@ fn assert_exit(s: &mut Session, status: ExitStatus, code: i32) {
     );
 }
 
-/// The foreground job is running its own `sleep 100` once this returns, so a
-/// key typed now is for it, not for the shell.
-fn start_foreground_sleep(s: &mut Session, tag: u32) {
-    s.line(&format!("sh -c 'echo started-$(({tag}*1000)); exec sleep 100'"));
-    s.expect(&format!("started-{}", tag * 1000));
+/// Starts a foreground `sleep 100` and returns once it runs as the
+/// terminal's foreground job, so a key typed now is for it, not for the shell
+/// (which ignores SIGQUIT, even in a `sh -c` about to exec).
+fn start_foreground_sleep(s: &mut Session) {
+    s.line("sleep 100");
+    let deadline = Instant::now() + pty::PATIENCE;
+    while !foreground_sleep_runs(s.pid()) {
+        assert!(Instant::now() < deadline, "no foreground sleep started:\n{}", s.text());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// (comm, ppid, pgrp, tpgid) of a host pid, from /proc/PID/stat.
+fn stat(pid: &str) -> Option<(String, i32, i32, i32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, tail) = text.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_string();
+    // After the comm: state ppid pgrp session tty_nr tpgid ...
+    let f: Vec<i32> = tail.split_whitespace().skip(1).take(5).map(|f| f.parse().unwrap_or(-1)).collect();
+    Some((comm, *f.first()?, *f.get(1)?, *f.get(4)?))
+}
+
+/// Whether, under `launcher`, a process named sleep has exec'd and is the
+/// foreground process group of its terminal.
+fn foreground_sleep_runs(launcher: libc::pid_t) -> bool {
+    let descends = |mut pid: i32| {
+        while pid > 1 {
+            if pid == launcher {
+                return true;
+            }
+            pid = stat(&pid.to_string()).map_or(0, |s| s.1);
+        }
+        false
+    };
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        matches!(stat(&name), Some((comm, ppid, pgrp, tpgid)) if comm == "sleep" && pgrp == tpgid && descends(ppid))
+    })
 }
 
 #[test]
@@ -63,17 +96,17 @@ fn shell_has_job_control_and_the_keys_act_on_the_foreground_job() {
         "jobs does not show the background sleep:\n{out}"
     );
 
-    start_foreground_sleep(&mut s, 1);
+    start_foreground_sleep(&mut s);
     s.send(b"\x03");
     s.line("echo status-$?-$((3*3))");
     s.expect("status-130-9");
 
-    start_foreground_sleep(&mut s, 2);
+    start_foreground_sleep(&mut s);
     s.send(b"\x1c");
     s.line("echo status-$?-$((3*4))");
     s.expect("status-131-12");
 
-    start_foreground_sleep(&mut s, 3);
+    start_foreground_sleep(&mut s);
     s.send(b"\x1a");
     s.expect("Stopped");
     s.line("jobs; echo jobs-$((4*4))");
@@ -270,4 +303,29 @@ fn a_hundred_megabytes_pass_through_stdin_and_stdout_unchanged() {
         piped.len(),
         data.len()
     );
+}
+
+#[test]
+fn with_t_the_end_of_piped_input_is_the_containers_end_of_file() {
+    // Not a terminal on our side: no raw mode, but the pty inside still needs
+    // to hear that input ended, or a reader waits forever.
+    let mut child = launcher(&["-it", "--", "/bin/cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"one\ntwo\n").unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("cat in the container never saw the end of the piped input");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 0);
+    // The pty echoes the input, then cat prints it: both with the tty's \r\n.
+    assert_eq!(pty::clean(&out.stdout), "one\ntwo\none\ntwo\n");
 }
