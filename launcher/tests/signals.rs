@@ -154,3 +154,57 @@ fn orphans_are_reaped_promptly() {
         );
     }
 }
+
+/// `cmd` with `ignored` set to SIG_IGN in the launcher, as a caller such as
+/// `nohup`, a non-interactive shell's `&`, or a daemon would leave them.
+fn ignoring(mut cmd: Command, ignored: &'static [libc::c_int]) -> Command {
+    // SAFETY: signal(2) is async-signal-safe and allocates nothing.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            for &sig in ignored {
+                libc::signal(sig, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+#[test]
+fn a_caller_ignoring_sigchld_does_not_hang_the_launcher() {
+    // SIGCHLD at SIG_IGN makes the kernel reap the launcher's child (init) by
+    // itself and send no SIGCHLD: the launcher must set it back to default.
+    let mut child = ignoring(launcher(&["--", "/bin/sh", "-c", "exit 3"]), &[libc::SIGCHLD])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_for(
+        &mut child,
+        Duration::from_secs(5),
+        "KNOWN BUG (launcher/src/signals.rs SignalFd::block, child.rs exec_init): with SIGCHLD \
+         ignored by the caller the launcher never learns that init exited; set every signal it \
+         blocks back to SIG_DFL",
+    );
+    assert_eq!(status.code(), Some(3));
+}
+
+#[test]
+fn the_command_starts_with_default_signal_dispositions() {
+    // docker's containers start with no signal ignored, whatever the client's state.
+    let ignored = &[libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGXFSZ];
+    for rootless in [false, true] {
+        let args = ["--", "/bin/grep", "SigIgn", "/proc/self/status"];
+        let cmd = if rootless { launcher_rootless(&args) } else { launcher(&args) };
+        let out = output(&mut ignoring(cmd, ignored));
+        assert_code(&out, 0);
+        assert_eq!(
+            stdout(&out).split_whitespace().nth(1),
+            Some("0000000000000000"),
+            "KNOWN BUG (launcher/src/child.rs exec_init resets only SIGPIPE): the caller's ignored \
+             signals leak into the container, so e.g. Ctrl-C cannot interrupt a foreground job; \
+             reset every signal 1..=64 to SIG_DFL before exec'ing init (rootless: {rootless}): {}",
+            stdout(&out)
+        );
+    }
+}

@@ -129,6 +129,14 @@ impl Session {
         // SAFETY: setsid and ioctl are async-signal-safe; nothing allocates.
         unsafe {
             cmd.pre_exec(|| {
+                // As from a login shell, whatever ran the tests: an inherited
+                // SIG_IGN (say, SIGINT under `cargo test &`) would otherwise
+                // reach the container (see signals.rs) and make Ctrl-C moot.
+                for sig in 1..32 {
+                    if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                        libc::signal(sig, libc::SIG_DFL);
+                    }
+                }
                 if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY, 0) == -1 {
                     return Err(io::Error::last_os_error());
                 }
