@@ -119,6 +119,9 @@ fn shell_has_job_control_and_the_keys_act_on_the_foreground_job() {
     // Stopped jobs would keep a shell from leaving on EOF (bash does that).
     s.line("kill -9 %1 %2; wait; echo killed-$((5*5))");
     s.expect("killed-25");
+    // Ctrl-D is EOF for the line editor only once it reads the next line: typed
+    // earlier, the terminal's canonical mode would swallow it.
+    s.expect("/ # ");
     s.send(b"\x04");
     let status = s.wait(EXIT_PATIENCE);
     assert_exit(&mut s, status, 0);
