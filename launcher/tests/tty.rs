@@ -332,3 +332,26 @@ fn with_t_the_end_of_piped_input_is_the_containers_end_of_file() {
     // The pty echoes the input, then cat prints it: both with the tty's \r\n.
     assert_eq!(pty::clean(&out.stdout), "one\ntwo\none\ntwo\n");
 }
+
+#[test]
+fn with_t_all_output_arrives_before_the_launcher_exits() {
+    // The command's last writes are still in the pty when it exits.
+    let script = "seq 1 50000; printf last-line; exit 4";
+    let mut s = Session::spawn(&mut launcher(&["-it", "--", "/bin/sh", "-c", script]), 24, 80);
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 4);
+    s.expect("\n49999\n50000\nlast-line");
+    s.assert_restored();
+
+    // And with no terminal on our side at all.
+    let out = output(launcher(&["-t", "--", "/bin/sh", "-c", script]).stderr(Stdio::piped()));
+    assert_code(&out, 4);
+    let text = pty::clean(&out.stdout);
+    let numbers: Vec<&str> = text.lines().collect();
+    assert_eq!(numbers.len(), 50001, "lines lost: {} of 50001", numbers.len());
+    assert!(
+        numbers.iter().take(50000).enumerate().all(|(i, l)| *l == (i + 1).to_string()),
+        "lines out of order"
+    );
+    assert_eq!(numbers[50000], "last-line");
+}
