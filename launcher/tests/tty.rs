@@ -355,3 +355,29 @@ fn with_t_all_output_arrives_before_the_launcher_exits() {
     );
     assert_eq!(numbers[50000], "last-line");
 }
+
+#[test]
+fn with_t_a_closed_stdout_hangs_up_the_containers_terminal() {
+    // `launcher run -t ... | head -1`: as when a terminal window closes, the
+    // container's session gets SIGHUP; no error of the launcher's own.
+    let mut child = launcher(&["-t", "--", "/bin/sh", "-c", "while :; do echo y; done"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut some = [0u8; 4096];
+    stdout.read_exact(&mut some).unwrap();
+    drop(stdout);
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("the launcher kept running after its stdout was closed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 128 + libc::SIGHUP);
+    assert_eq!(stderr(&out), "", "the launcher complained about a closed stdout");
+}
