@@ -381,3 +381,22 @@ fn with_t_a_closed_stdout_hangs_up_the_containers_terminal() {
     assert_code(&out, 128 + libc::SIGHUP);
     assert_eq!(stderr(&out), "", "the launcher complained about a closed stdout");
 }
+
+#[test]
+fn rootless_shell_has_a_working_terminal() {
+    let mut s = Session::spawn(&mut launcher_rootless(&["-it", "--", "/bin/sh"]), 27, 91);
+    s.line("echo ready-$((6*7))");
+    s.expect("ready-42");
+    s.line("tty; stty size; id -u; echo info-$((2*3))");
+    let out = s.expect("info-6");
+    assert!(out.contains("/dev/pts/") && out.contains("27 91\n0\n"), "tty, size or uid wrong:\n{out}");
+    assert!(!s.text().contains("job control"), "no job control:\n{}", s.text());
+    start_foreground_sleep(&mut s);
+    s.send(b"\x03");
+    s.line("echo status-$?-$((3*3))");
+    s.expect("status-130-9");
+    s.line("exit 3");
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 3);
+    s.assert_restored();
+}
