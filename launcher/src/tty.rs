@@ -4,17 +4,22 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::{Mutex, Once};
 
 const STDIN: RawFd = 0;
 const STDOUT: RawFd = 1;
 
 /// The host terminal's mode, restored on drop: every exit path of the
 /// launcher returns through the event loop (signals arrive via a signalfd),
-/// so dropping is enough short of SIGKILL.
+/// so dropping is enough short of SIGKILL, and a panic hook covers panics
+/// (they abort, so nothing is dropped then).
 pub struct RawMode {
     fd: RawFd,
     saved: libc::termios,
 }
+
+/// What the panic hook restores: set while a `RawMode` lives.
+static RESTORE: Mutex<Option<(RawFd, libc::termios)>> = Mutex::new(None);
 
 impl RawMode {
     /// Puts `fd` in raw mode if it is a terminal; `None` if it is not.
@@ -35,12 +40,25 @@ impl RawMode {
         {
             return Err(io::Error::last_os_error());
         }
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if let Ok(Some((fd, saved))) = RESTORE.try_lock().as_deref() {
+                    // SAFETY: restores a termios read from this same fd.
+                    unsafe { libc::tcsetattr(*fd, libc::TCSADRAIN, saved) };
+                }
+                previous(info)
+            }));
+        });
+        *RESTORE.lock().unwrap_or_else(|e| e.into_inner()) = Some((fd, saved));
         Ok(Some(RawMode { fd, saved }))
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
+        *RESTORE.lock().unwrap_or_else(|e| e.into_inner()) = None;
         // SAFETY: restores the termios read from this same fd.
         unsafe { libc::tcsetattr(self.fd, libc::TCSADRAIN, &self.saved) };
     }

@@ -400,3 +400,31 @@ fn rootless_shell_has_a_working_terminal() {
     assert_exit(&mut s, status, 3);
     s.assert_restored();
 }
+
+#[test]
+fn terminal_is_restored_even_when_the_launcher_aborts() {
+    // A stderr whose reader is gone: the launcher's stop-timeout notice then
+    // fails (EPIPE), and Rust's eprintln! panics; panics abort, so only a
+    // panic hook can put the terminal back.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut s = Session::spawn_with_stderr(
+        &mut launcher(&["-it", "--stop-timeout", "1", "--", "/bin/sh"]),
+        24,
+        80,
+        Some(Stdio::from(writer)),
+    );
+    s.line("echo ready-$((6*7))");
+    s.expect("ready-42");
+    s.signal(libc::SIGTERM);
+    let status = s.wait(EXIT_PATIENCE);
+    s.assert_restored();
+    assert_eq!(
+        status.code(),
+        Some(137),
+        "KNOWN BUG (launcher/src/run.rs, EventLoop::run and report(): eprintln! panics when \
+         stderr is a broken pipe, and panics abort): the launcher died with {status:?} instead \
+         of killing the container after the stop timeout; write notices with \
+         `let _ = writeln!(std::io::stderr(), ...)`"
+    );
+}

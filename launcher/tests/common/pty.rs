@@ -122,10 +122,15 @@ impl Session {
     /// Spawns `cmd` with a fresh `rows`x`cols` pty as stdin, stdout, stderr
     /// and controlling terminal.
     pub fn spawn(cmd: &mut Command, rows: u16, cols: u16) -> Session {
+        Session::spawn_with_stderr(cmd, rows, cols, None)
+    }
+
+    /// The same, with stderr elsewhere when `stderr` is given.
+    pub fn spawn_with_stderr(cmd: &mut Command, rows: u16, cols: u16, stderr: Option<Stdio>) -> Session {
         let (master, slave) = open(rows, cols);
         let before = termios(slave.as_raw_fd());
         let stdio = || Stdio::from(slave.try_clone().expect("dup the pty slave"));
-        cmd.stdin(stdio()).stdout(stdio()).stderr(stdio());
+        cmd.stdin(stdio()).stdout(stdio()).stderr(stderr.unwrap_or_else(stdio));
         // SAFETY: setsid and ioctl are async-signal-safe; nothing allocates.
         unsafe {
             cmd.pre_exec(|| {
