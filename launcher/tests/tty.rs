@@ -428,3 +428,23 @@ fn terminal_is_restored_even_when_the_launcher_aborts() {
          `let _ = writeln!(std::io::stderr(), ...)`"
     );
 }
+
+#[test]
+fn the_launchers_own_notices_end_their_line_on_a_raw_terminal() {
+    // In raw mode "\n" only moves down: without "\r" the next line (the
+    // host shell's prompt) starts mid-screen.
+    let mut s = shell(&["--stop-timeout", "1"], 24, 80);
+    s.signal(libc::SIGTERM);
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 137);
+    let raw = String::from_utf8_lossy(&s.raw()).into_owned();
+    let notice = "(--stop-timeout): killing it";
+    let Some(at) = raw.find(notice) else { panic!("no stop-timeout notice on the terminal:\n{raw:?}") };
+    assert!(
+        raw[at + notice.len()..].starts_with("\r\n"),
+        "KNOWN BUG (launcher/src/run.rs, EventLoop::run, the stop-timeout eprintln!): printed \
+         while the terminal is raw, the notice ends with a bare \\n; print it after the relay is \
+         dropped (terminal restored) or end it with \\r\\n while a relay exists: {:?}",
+        &raw[at..]
+    );
+}

@@ -201,6 +201,11 @@ impl Session {
         self.send(format!("{text}\n").as_bytes());
     }
 
+    /// The bytes exactly as the terminal got them so far.
+    pub fn raw(&self) -> Vec<u8> {
+        self.transcript.0.lock().unwrap().bytes.clone()
+    }
+
     /// The whole cleaned transcript so far.
     pub fn text(&self) -> String {
         clean(&self.transcript.0.lock().unwrap().bytes)
