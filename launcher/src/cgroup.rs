@@ -585,7 +585,7 @@ impl Cgroup {
         self.fd = None;
         for leaf in &self.leaves {
             if let Err(e) = destroy(&leaf.path, leaf.v2) {
-                eprintln!("launcher: warning: {e}; the next run with limits removes it");
+                crate::status::say(&format!("warning: {e}; the next run with limits removes it"));
             }
         }
         if let Some(m) = self.moved.take() {

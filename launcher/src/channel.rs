@@ -10,6 +10,7 @@ pub const CHILD_FD: RawFd = 3;
 /// Launcher to child: id maps written and cgroup joined, exec init.
 pub const GO: u8 = b'G';
 const ERROR: u8 = b'E';
+const CONFIG: u8 = b'C';
 const PTY: u8 = b'P';
 
 /// A record from the container's side.
@@ -18,6 +19,46 @@ pub enum Message {
     Error { errno: i32, text: String },
     /// The pty master created inside the container (`-t`).
     Pty(OwnedFd),
+}
+
+/// The config record for init (README, "The config record"): what it applies
+/// to the command and the extra mounts it performs.
+pub struct Config<'a> {
+    pub caps: u64,
+    pub no_new_privs: bool,
+    /// A seccomp BPF program, 8 bytes per instruction, or empty.
+    pub filter: &'a [u8],
+    pub loopback_up: bool,
+    pub ops: &'a [crate::mounts::Op],
+}
+
+impl Config<'_> {
+    pub fn encode(&self) -> Vec<u8> {
+        let flags = 1
+            | (self.no_new_privs as u32) << 1
+            | (!self.filter.is_empty() as u32) << 2
+            | (self.loopback_up as u32) << 3;
+        let mut out = vec![CONFIG];
+        out.extend_from_slice(&self.caps.to_le_bytes());
+        out.extend_from_slice(&flags.to_le_bytes());
+        out.extend_from_slice(&((self.filter.len() / 8) as u16).to_le_bytes());
+        out.extend_from_slice(self.filter);
+        out.extend_from_slice(&(self.ops.len() as u16).to_le_bytes());
+        for op in self.ops {
+            op.encode(&mut out);
+        }
+        out
+    }
+}
+
+/// Sends one whole record.
+pub fn send(fd: RawFd, record: &[u8]) -> io::Result<()> {
+    // SAFETY: writes record.len() initialised bytes.
+    let n = unsafe { libc::write(fd, record.as_ptr() as *const _, record.len()) };
+    if n as usize != record.len() {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Returns (launcher's end, container's end), both close-on-exec.
@@ -75,7 +116,12 @@ pub fn recv(fd: &OwnedFd) -> io::Result<Option<Message>> {
     // SAFETY: msg points at buffers that live across the call, sized as declared.
     let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {
-        return Err(io::Error::last_os_error());
+        let err = io::Error::last_os_error();
+        // The other end closed with our records unread: as final as EOF.
+        if err.raw_os_error() == Some(libc::ECONNRESET) {
+            return Ok(None);
+        }
+        return Err(err);
     }
     let received_fd = take_fd(&msg);
     let data = &data[..n as usize];

@@ -39,8 +39,14 @@ pub fn exec_init(channel: RawFd, mut init: RawFd, cmd: &InitCommand) -> ! {
         libc::setsid();
         // If the launcher dies, so does init, and with it the whole PID namespace.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-        // Rust's runtime ignores SIGPIPE; the container must start with defaults.
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // The container starts with default dispositions: Rust's runtime ignores
+        // SIGPIPE, and whoever started us may ignore others (a shell's `&`
+        // ignores SIGINT and SIGQUIT). Exec keeps "ignored", so reset them all;
+        // the raw syscall, because musl refuses the signals it reserves (32-34).
+        let default_action = [0usize; 4];
+        for sig in 1..=64usize {
+            libc::syscall(libc::SYS_rt_sigaction, sig, default_action.as_ptr(), 0usize, 8usize);
+        }
         if init == CHILD_FD {
             init = libc::fcntl(init, libc::F_DUPFD_CLOEXEC, CHILD_FD + 1);
         }

@@ -84,6 +84,30 @@ pub struct RunArgs {
     #[argh(switch)]
     pub trace: bool,
 
+    /// add a capability to docker's default set (e.g. NET_ADMIN, ALL; repeatable)
+    #[argh(option)]
+    pub cap_add: Vec<String>,
+
+    /// drop a capability from it (e.g. CHOWN, ALL; repeatable)
+    #[argh(option)]
+    pub cap_drop: Vec<String>,
+
+    /// no-new-privileges=false or seccomp=unconfined to relax a default (repeatable)
+    #[argh(option)]
+    pub security_opt: Vec<String>,
+
+    /// mount the root filesystem read-only
+    #[argh(switch)]
+    pub read_only: bool,
+
+    /// network: host (default: the host's network) or none (only lo, up)
+    #[argh(option, default = "String::from(\"host\")")]
+    pub net: String,
+
+    /// bind mount HOST:CONTAINER[:ro] (repeatable; both paths absolute)
+    #[argh(option, short = 'v')]
+    pub volume: Vec<String>,
+
     /// the command and its arguments (put `--` before them when they start with `-`)
     #[argh(positional, greedy)]
     pub command: Vec<String>,
@@ -168,6 +192,12 @@ impl RunArgs {
             cgroup_parent: self.cgroup_parent,
             stop_timeout: Duration::from_secs(self.stop_timeout),
             trace: self.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
+            cap_add: self.cap_add,
+            cap_drop: self.cap_drop,
+            security_opt: self.security_opt,
+            read_only: self.read_only,
+            net: self.net,
+            volumes: self.volume,
         })
     }
 }

@@ -1,30 +1,40 @@
 //! The container's uid/gid maps, written by the parent while the child waits.
 
+use std::ffi::CStr;
 use std::fs;
+use std::process::Command;
 
 /// Who is who inside the user namespace.
-pub struct IdMap {
-    uid_map: String,
-    gid_map: String,
-    /// An unprivileged writer must deny setgroups(2) before writing gid_map, or
-    /// the container could drop a group the caller was kept out by.
-    deny_setgroups: bool,
+pub enum IdMap {
+    /// Root stays root: the identity map.
+    Root,
+    /// The caller becomes root inside; nobody else is mapped. setgroups(2) is
+    /// denied first, as the kernel requires of an unprivileged gid_map writer
+    /// (a container could otherwise drop a group that keeps the caller out).
+    Single { uid: u32, gid: u32 },
+    /// The caller is root inside and 1..=N map to the ranges root gave it in
+    /// /etc/subuid and /etc/subgid, written by the setuid helpers newuidmap and
+    /// newgidmap, so `chown` and `adduser` work inside.
+    Ranges { uid: u32, gid: u32, uids: (u32, u32), gids: (u32, u32) },
 }
 
 impl IdMap {
-    /// Root stays root (identity map); anyone else becomes root inside and
-    /// maps to nobody else.
     pub fn for_caller() -> IdMap {
         // SAFETY: geteuid/getegid cannot fail and touch no memory.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         if uid == 0 {
-            IdMap {
-                uid_map: "0 0 4294967295".into(),
-                gid_map: "0 0 4294967295".into(),
-                deny_setgroups: false,
-            }
-        } else {
-            IdMap { uid_map: format!("0 {uid} 1"), gid_map: format!("0 {gid} 1"), deny_setgroups: true }
+            return IdMap::Root;
+        }
+        let user = user_name(uid);
+        let ranges = (
+            sub_range("/etc/subuid", uid, user.as_deref()),
+            sub_range("/etc/subgid", uid, user.as_deref()),
+            helper("newuidmap"),
+            helper("newgidmap"),
+        );
+        match ranges {
+            (Some(uids), Some(gids), true, true) => IdMap::Ranges { uid, gid, uids, gids },
+            _ => IdMap::Single { uid, gid },
         }
     }
 
@@ -33,10 +43,88 @@ impl IdMap {
             let path = format!("/proc/{pid}/{file}");
             fs::write(&path, content).map_err(|e| format!("write {path} ({content:?}): {e}"))
         };
-        if self.deny_setgroups {
-            write("setgroups", "deny")?;
+        match *self {
+            IdMap::Root => {
+                write("uid_map", "0 0 4294967295")?;
+                write("gid_map", "0 0 4294967295")
+            }
+            IdMap::Single { uid, gid } => {
+                write("setgroups", "deny")?;
+                write("uid_map", &format!("0 {uid} 1"))?;
+                write("gid_map", &format!("0 {gid} 1"))
+            }
+            IdMap::Ranges { uid, gid, uids, gids } => {
+                run_helper("newuidmap", pid, uid, uids)?;
+                run_helper("newgidmap", pid, gid, gids)
+            }
         }
-        write("uid_map", &self.uid_map)?;
-        write("gid_map", &self.gid_map)
+    }
+}
+
+fn run_helper(name: &str, pid: libc::pid_t, id: u32, (start, count): (u32, u32)) -> Result<(), String> {
+    let args = [
+        pid.to_string(),
+        "0".into(),
+        id.to_string(),
+        "1".into(),
+        "1".into(),
+        start.to_string(),
+        count.to_string(),
+    ];
+    let out = Command::new(name).args(&args).output().map_err(|e| format!("run {name}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "{name} {}: {}: check your ranges in /etc/sub{}id, or remove them to run with a single-id map",
+            args.join(" "),
+            err.trim(),
+            &name[3..4]
+        ));
+    }
+    Ok(())
+}
+
+/// The first range for this user (by name or uid) in /etc/subuid or /etc/subgid.
+fn sub_range(file: &str, uid: u32, user: Option<&str>) -> Option<(u32, u32)> {
+    let text = fs::read_to_string(file).ok()?;
+    parse_range(&text, uid, user)
+}
+
+fn parse_range(text: &str, uid: u32, user: Option<&str>) -> Option<(u32, u32)> {
+    text.lines().find_map(|line| {
+        let mut fields = line.trim().split(':');
+        let (owner, start, count) = (fields.next()?, fields.next()?, fields.next()?);
+        let mine = Some(owner) == user || owner.parse::<u32>().ok() == Some(uid);
+        let (start, count) = (start.parse().ok()?, count.parse::<u32>().ok()?);
+        (mine && count > 0).then_some((start, count))
+    })
+}
+
+fn helper(name: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    std::env::split_paths(&path).any(|dir| dir.join(name).is_file())
+}
+
+fn user_name(uid: u32) -> Option<String> {
+    // SAFETY: getpwuid returns NULL or a pointer to a static passwd entry, read
+    // at once; the launcher is single-threaded.
+    unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() {
+            return None;
+        }
+        Some(CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ranges_by_name_or_uid() {
+        let text = "alice:100000:65536\n1001:200000:1000\nbob:300000:0\n";
+        assert_eq!(super::parse_range(text, 1000, Some("alice")), Some((100000, 65536)));
+        assert_eq!(super::parse_range(text, 1001, Some("carol")), Some((200000, 1000)));
+        assert_eq!(super::parse_range(text, 1002, Some("bob")), None, "an empty range is no range");
+        assert_eq!(super::parse_range("garbage\n", 1, None), None);
     }
 }

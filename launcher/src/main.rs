@@ -8,6 +8,7 @@ mod child;
 mod cli;
 mod idmap;
 mod initexe;
+mod mounts;
 mod namespaces;
 mod run;
 mod seccomp;
@@ -18,6 +19,7 @@ mod status;
 mod trace;
 mod tty;
 
+use std::io::Write;
 use std::time::Instant;
 
 fn main() {
@@ -25,17 +27,17 @@ fn main() {
     let args: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
         Ok(args) => args,
         Err(bad) => {
-            eprintln!("launcher: argument {bad:?} is not valid UTF-8");
+            status::say(&format!("argument {bad:?} is not valid UTF-8"));
             std::process::exit(status::RUNTIME_ERROR);
         }
     };
     let code = match cli::parse(&args) {
         cli::Parsed::Exit { text, code: 0 } => {
-            println!("{text}");
+            let _ = writeln!(std::io::stdout(), "{text}");
             0
         }
         cli::Parsed::Exit { text, code } => {
-            eprintln!("{text}");
+            let _ = writeln!(std::io::stderr(), "{text}");
             code
         }
         cli::Parsed::Check => check::run(),
@@ -45,7 +47,7 @@ fn main() {
             match run::run(&spec, &trace) {
                 Ok(code) => code,
                 Err(message) => {
-                    eprintln!("launcher: {message}");
+                    status::say(&message);
                     status::RUNTIME_ERROR
                 }
             }

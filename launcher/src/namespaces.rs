@@ -3,7 +3,8 @@
 use std::io;
 use std::os::fd::RawFd;
 
-/// New user, PID, mount, UTS and IPC namespaces. The network stays the host's.
+/// New user, PID, mount, UTS and IPC namespaces. The network stays the host's
+/// unless `--net none` asks for a namespace of its own.
 const NAMESPACES: u64 =
     (libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC)
         as u64;
@@ -40,8 +41,9 @@ pub struct Cloned {
 ///
 /// The caller must be single-threaded: like fork(2), only the calling thread
 /// exists in the child, and `child` runs on a copy of the parent's memory.
-pub fn clone_container(cgroup: Option<RawFd>, child: impl FnOnce()) -> io::Result<Cloned> {
-    let mut args = CloneArgs { flags: NAMESPACES, exit_signal: libc::SIGCHLD as u64, ..Default::default() };
+pub fn clone_container(new_net: bool, cgroup: Option<RawFd>, child: impl FnOnce()) -> io::Result<Cloned> {
+    let namespaces = NAMESPACES | if new_net { libc::CLONE_NEWNET as u64 } else { 0 };
+    let mut args = CloneArgs { flags: namespaces, exit_signal: libc::SIGCHLD as u64, ..Default::default() };
     if let Some(fd) = cgroup {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = fd as u64;
@@ -58,7 +60,7 @@ pub fn clone_container(cgroup: Option<RawFd>, child: impl FnOnce()) -> io::Resul
         // SAFETY: as above: fork semantics (no CLONE_VM, null stack); on x86_64
         // the raw argument order is flags, stack, parent_tid, child_tid, tls.
         let ret = unsafe {
-            libc::syscall(libc::SYS_clone, NAMESPACES | libc::SIGCHLD as u64, 0usize, 0usize, 0usize, 0usize)
+            libc::syscall(libc::SYS_clone, namespaces | libc::SIGCHLD as u64, 0usize, 0usize, 0usize, 0usize)
         };
         (ret, false)
     } else {

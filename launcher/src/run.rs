@@ -11,7 +11,9 @@ use crate::channel::{self, Message, GO};
 use crate::child::{self, InitCommand};
 use crate::idmap::IdMap;
 use crate::initexe;
+use crate::mounts;
 use crate::namespaces;
+use crate::seccomp;
 use crate::signals::{self, SignalFd};
 use crate::spec::Spec;
 use crate::status;
@@ -34,7 +36,7 @@ pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
     if let Some(cgroup) = cgroup.as_mut() {
         if result.is_ok() {
             if let Some(oom) = cgroup.oom_message() {
-                eprintln!("launcher: {oom}");
+                status::say(&oom);
             }
         }
         cgroup.remove();
@@ -52,18 +54,31 @@ fn start_and_wait(
     let init = initexe::memfd()?;
     let (ours, theirs) = channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
     let command = init_command(spec);
+    let security = &spec.security;
+    let filter =
+        if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
+    let ops = mounts::ops(&security.volumes, security.read_only);
+    let config = channel::Config {
+        caps: security.caps,
+        no_new_privs: security.no_new_privs,
+        filter: &filter,
+        loopback_up: security.no_network,
+        ops: &ops,
+    }
+    .encode();
     let idmap = IdMap::for_caller();
     trace.mark("prepared");
 
-    let cloned = namespaces::clone_container(cgroup.and_then(Cgroup::clone_into_fd), || {
-        child::exec_init(theirs.as_raw_fd(), init.as_raw_fd(), &command)
-    })
-    .map_err(|e| {
-        format!(
-            "clone into new user, PID, mount, UTS and IPC namespaces: {e}: {}",
-            namespaces::userns_blocker()
-        )
-    })?;
+    let cloned =
+        namespaces::clone_container(security.no_network, cgroup.and_then(Cgroup::clone_into_fd), || {
+            child::exec_init(theirs.as_raw_fd(), init.as_raw_fd(), &command)
+        })
+        .map_err(|e| {
+            format!(
+                "clone into new user, PID, mount, UTS and IPC namespaces: {e}: {}",
+                namespaces::userns_blocker()
+            )
+        })?;
     let mut container = Container { pid: cloned.pid, reaped: false };
     drop(theirs);
     trace.mark("cloned");
@@ -75,6 +90,7 @@ fn start_and_wait(
         trace.mark("cgroup attached");
     }
     channel::send_byte(ours.as_raw_fd(), GO).map_err(|e| format!("release the container: {e}"))?;
+    channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
     trace.mark("released");
 
     let code = EventLoop::new(spec, trace, signals, ours, container.pid).run(&mut container)?;
@@ -95,7 +111,8 @@ fn init_command(spec: &Spec) -> InitCommand {
         cstr(spec.rootfs.as_os_str().as_bytes()),
         cstr(spec.hostname.as_bytes()),
         cstr(spec.workdir.as_bytes()),
-        cstr(if spec.tty { b"t" } else { b"-" }),
+        // c: a config record follows on the channel; t: allocate a pty.
+        cstr(if spec.tty { b"ct" } else { b"c" }),
         cstr(winsize.as_bytes()),
     ];
     argv.extend(spec.command.iter().map(|a| cstr(a.as_bytes())));
@@ -189,10 +206,12 @@ impl<'a> EventLoop<'a> {
                 return Err(format!("poll: {}", std::io::Error::last_os_error()));
             }
             if self.kill_at.is_some_and(|at| Instant::now() >= at) {
-                eprintln!(
-                    "launcher: the container did not stop within {}s (--stop-timeout): killing it",
+                // On a raw terminal a line feed does not return the carriage.
+                let end = if self.relay.is_some() { "\r" } else { "" };
+                status::say(&format!(
+                    "the container did not stop within {}s (--stop-timeout): killing it{end}",
                     self.spec.stop_timeout.as_secs()
-                );
+                ));
                 signals::send(container.pid, libc::SIGKILL);
                 self.kill_at = None;
             }
@@ -221,7 +240,9 @@ impl<'a> EventLoop<'a> {
         if let Some((errno, text)) = &self.error {
             report(text, *errno);
         } else if !self.command_started && code >= status::RUNTIME_ERROR {
-            eprintln!("launcher: the container's init ended before starting the command (exit code {code})");
+            status::say(&format!(
+                "the container's init ended before starting the command (exit code {code})"
+            ));
         }
         Ok(code)
     }
@@ -281,7 +302,7 @@ fn init_alive(pid: libc::pid_t) -> bool {
 
 /// Prints an error reported from inside the container, with what to do.
 fn report(text: &str, errno: i32) {
-    let mut line = format!("launcher: {text}");
+    let mut line = text.to_string();
     if errno != 0 {
         line += &format!(": {}", status::strerror(errno));
     }
@@ -289,5 +310,5 @@ fn report(text: &str, errno: i32) {
     if !hint.is_empty() {
         line += &format!(": {hint}");
     }
-    eprintln!("{line}");
+    status::say(&line);
 }

@@ -27,6 +27,10 @@ impl SignalFd {
         if unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) } == -1 {
             return Err(io::Error::last_os_error());
         }
+        // A caller that ignores SIGCHLD would make the kernel reap init by itself,
+        // and we would never hear that the container ended.
+        // SAFETY: resets a disposition to its default; no handler is involved.
+        unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
         // SAFETY: -1 asks for a new fd; `set` is initialised.
         let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
         if fd == -1 {

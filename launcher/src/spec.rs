@@ -1,9 +1,11 @@
 //! The one plain configuration that flows from the command line to the clone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::caps;
 use crate::cgroup::Limits;
+use crate::mounts::Volume;
 
 /// Everything a run needs, validated: nothing below this point has to second-guess it.
 pub struct Spec {
@@ -21,6 +23,19 @@ pub struct Spec {
     pub cgroup_parent: Option<String>,
     pub stop_timeout: Duration,
     pub trace: bool,
+    pub security: Security,
+}
+
+/// Least privilege inside, docker's defaults unless relaxed.
+pub struct Security {
+    /// The command's capabilities (bounding, permitted, effective, inheritable).
+    pub caps: u64,
+    pub no_new_privs: bool,
+    pub seccomp: bool,
+    pub read_only: bool,
+    /// A network namespace of its own with only `lo` (`--net none`).
+    pub no_network: bool,
+    pub volumes: Vec<Volume>,
 }
 
 /// The raw values, as typed.
@@ -36,6 +51,12 @@ pub struct Input<'a> {
     pub cgroup_parent: Option<String>,
     pub stop_timeout: Duration,
     pub trace: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub read_only: bool,
+    pub net: String,
+    pub volumes: Vec<String>,
 }
 
 /// Same default PATH as docker and the Alpine image.
@@ -47,6 +68,8 @@ const HOST_NAME_MAX: usize = 64;
 /// The kernel refuses an argv+envp larger than this (a quarter of an 8 MiB stack); be
 /// clear about it here rather than report E2BIG from inside the container.
 const MAX_ARGS_BYTES: usize = 2 * 1024 * 1024;
+/// And any one string longer than this (MAX_ARG_STRLEN, 32 pages).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
 
 pub fn build(input: Input) -> Result<Spec, String> {
     if input.command.is_empty() {
@@ -58,11 +81,18 @@ pub fn build(input: Input) -> Result<Spec, String> {
     check_hostname(&input.hostname)?;
     check_workdir(&input.workdir)?;
     let rootfs = check_rootfs(input.rootfs)?;
+    let security = security(&input, &rootfs)?;
     let env = environment(&input.hostname, input.tty, input.env)?;
     let mut all = input.command.iter().chain(env.iter());
     if let Some(bad) = all.clone().find(|s| s.contains('\0')) {
         return Err(format!(
             "argument or variable {bad:?} contains a NUL byte, which cannot be passed to a program"
+        ));
+    }
+    if let Some(long) = all.clone().find(|s| s.len() >= MAX_ARG_STRLEN) {
+        return Err(format!(
+            "an argument or variable is too long ({} bytes; the kernel takes at most {MAX_ARG_STRLEN} each): pass large data through stdin or a file",
+            long.len()
         ));
     }
     let bytes: usize = all.by_ref().map(|s| s.len() + 1).sum();
@@ -83,6 +113,7 @@ pub fn build(input: Input) -> Result<Spec, String> {
         cgroup_parent: input.cgroup_parent,
         stop_timeout: input.stop_timeout,
         trace: input.trace,
+        security,
     })
 }
 
@@ -130,6 +161,34 @@ fn check_rootfs(path: &str) -> Result<PathBuf, String> {
         );
     }
     Ok(canonical)
+}
+
+fn security(input: &Input, rootfs: &Path) -> Result<Security, String> {
+    let mut security = Security {
+        caps: caps::effective_set(&input.cap_add, &input.cap_drop)?,
+        no_new_privs: true,
+        seccomp: true,
+        read_only: input.read_only,
+        no_network: match input.net.as_str() {
+            "host" => false,
+            "none" => true,
+            other => return Err(format!("--net {other:?}: use host (the default) or none")),
+        },
+        volumes: input.volumes.iter().map(|v| Volume::parse(v, rootfs)).collect::<Result<_, _>>()?,
+    };
+    for opt in &input.security_opt {
+        match opt.as_str() {
+            "no-new-privileges" | "no-new-privileges=true" => security.no_new_privs = true,
+            "no-new-privileges=false" => security.no_new_privs = false,
+            "seccomp=unconfined" => security.seccomp = false,
+            other => {
+                return Err(format!(
+                    "--security-opt {other:?}: supported are no-new-privileges[=true|false] and seccomp=unconfined"
+                ))
+            }
+        }
+    }
+    Ok(security)
 }
 
 /// A clean environment like docker's: never the host's.

@@ -44,3 +44,10 @@ pub fn strerror(errno: i32) -> String {
     let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(errno)) };
     text.to_string_lossy().into_owned()
 }
+
+/// Prints one line on stderr, "launcher: " first. Errors are ignored: a closed
+/// or broken stderr must not abort the launcher halfway through a cleanup.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "launcher: {line}");
+}

@@ -13,7 +13,7 @@ impl Trace {
 
     pub fn mark(&self, phase: &str) {
         if let Some(start) = self.start {
-            eprintln!("launcher: trace {:>8} us  {phase}", start.elapsed().as_micros());
+            crate::status::say(&format!("trace {:>8} us  {phase}", start.elapsed().as_micros()));
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS.get_or_init(|| {
         require_root();
-        let dir = std::env::temp_dir().join(format!("launcher-test-rootfs-{}", std::process::id()));
+        let dir = scratch_dir("rootfs");
         build_rootfs(&dir);
         dir
     })
@@ -46,12 +46,22 @@ pub fn user_rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS.get_or_init(|| {
         let (uid, gid) = test_user();
-        let dir = std::env::temp_dir().join(format!("launcher-test-user-rootfs-{}", std::process::id()));
+        let dir = scratch_dir("user-rootfs");
         build_rootfs(&dir);
         let status = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
         assert!(status.success(), "chown -R {uid}:{gid} {}", dir.display());
         dir
     })
+}
+
+/// A directory under cargo's target/tmp named after this test binary, so
+/// runs reuse (and rebuild) the same place instead of piling up in /tmp.
+/// It must be reachable by the unprivileged test user: target/ is.
+fn scratch_dir(what: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe.file_stem().unwrap().to_string_lossy();
+    let binary = binary.split('-').next().unwrap_or("test");
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{binary}-{what}"))
 }
 
 fn build_rootfs(dir: &Path) {
