@@ -54,6 +54,7 @@ run: build rootfs
 		-- $(CMD)
 
 test: toolchain
+	$(MAKE) lint
 	$(CARGO) test --release
 	$(MAKE) test-vm
 	$(MAKE) bench-smoke
