@@ -129,6 +129,7 @@ struct MountAttr {
 
 /// Sets `attrs` on the mount at `dir`/`path` (with AT_RECURSIVE in `flags`,
 /// also on every mount below it).
+#[inline(always)]
 pub fn mount_setattr(dir: usize, path: &CStr, flags: usize, attrs: u64) -> Res {
     let attr = MountAttr { set: attrs, clr: 0, propagation: 0, userns_fd: 0 };
     // SAFETY: `path` is NUL-terminated; `attr` is a live mount_attr of the size passed.
@@ -351,6 +352,7 @@ pub fn recv_record(sock: usize, buf: &mut [u8]) -> Res {
     unsafe { syscall!(Sysno::recvfrom, sock, buf.as_mut_ptr(), buf.len(), MSG_TRUNC, 0, 0) }
 }
 
+#[inline(always)]
 pub fn prctl(option: usize, arg: usize) -> Res {
     // SAFETY: the options used here take integers only; unused arguments must be 0.
     unsafe { syscall!(Sysno::prctl, option, arg, 0, 0, 0) }
