@@ -16,6 +16,7 @@
 #![no_builtins]
 
 mod exec;
+mod harden;
 mod sys;
 
 use core::ffi::CStr;
@@ -234,6 +235,9 @@ fn run(c: &Config) -> ! {
     // Only 0-3 are ours to pass on; anything else leaked to us must not reach
     // the container. Best effort: close_range is Linux 5.9+.
     let _ = close_from(CHANNEL + 1);
+    // Read before any change, so that a bad record fails early.
+    let hardening = if has(c.flags.to_bytes(), b'c') { Some(harden::receive(CHANNEL)) } else { None };
+    let hardening = hardening.as_ref();
     sethostname(c.hostname.to_bytes()).or_die(c"sethostname", c"");
 
     // 2. Our mounts must not leak to the host, and pivot_root needs the new
@@ -242,7 +246,7 @@ fn run(c: &Config) -> ! {
     mount(Some(c.rootfs), c.rootfs, None, MS_BIND | MS_REC, None).or_die(c"bind-mount ", c.rootfs);
     chdir(c.rootfs).or_die(c"chdir ", c.rootfs);
 
-    setup_mounts();
+    setup_mounts(hardening);
     enter_root();
     enter_workdir(c.workdir);
 
@@ -258,7 +262,7 @@ fn run(c: &Config) -> ! {
     let sfd = signalfd_all().or_die(c"signalfd", c"");
     let pid = fork().or_die(c"fork", c"");
     if pid == 0 {
-        child(c, master);
+        child(c, master, hardening);
     }
 
     // 11. PID 1 needs none of its descriptors but the signalfd.
@@ -274,7 +278,7 @@ fn run(c: &Config) -> ! {
 }
 
 /// Steps 3 to 6, relative to the rootfs (our cwd).
-fn setup_mounts() {
+fn setup_mounts(hardening: Option<&harden::Hardening>) {
     mount_in(c"proc", c"/proc", c"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, c"");
 
     let tmpfs = c"tmpfs";
@@ -305,7 +309,7 @@ fn setup_mounts() {
     let sys = c"/sys";
     mount_in(sys, sys, c"", MS_BIND | MS_REC, c"");
     let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    match mount_setattr_rec(rel(sys), ro) {
+    match mount_setattr(CWD, rel(sys), AT_RECURSIVE, ro) {
         Err(Errno::ENOSYS) => {
             let flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
             mount(None, rel(sys), None, flags, None).or_die(c"remount read-only /sys", c"");
@@ -313,6 +317,13 @@ fn setup_mounts() {
         r => {
             r.or_die(c"mount_setattr /sys", c"");
         }
+    }
+
+    // The launcher's extra mounts (masked and read-only paths, volumes, a
+    // read-only root) see the finished /proc, /dev and /sys, and come before
+    // the /tmp check so that a read-only root still gets a tmpfs /tmp.
+    if let Some(h) = hardening {
+        harden::run_ops(h);
     }
 
     let tmp = c"/tmp";
@@ -340,31 +351,50 @@ fn enter_root() {
 
 /// Step 8: like docker -w, create the working directory (and its parents).
 fn enter_workdir(dir: &CStr) {
-    let path = dir.to_bytes();
     if chdir(dir) == Err(Errno::ENOENT) {
-        let mut buf = [0u8; 4096];
-        for (i, &b) in path.iter().enumerate() {
-            // Each "/" ends a parent: cut the path there for one mkdir.
-            if b == b'/' && i > 0 {
-                if let Some(parent) = buf.get(..=i) {
-                    // SAFETY: `buf[..i]` is a prefix of a C string and buf[i] is 0.
-                    let parent = unsafe { CStr::from_bytes_with_nul_unchecked(parent) };
-                    match mkdir(parent, 0o755) {
-                        Ok(_) | Err(Errno::EEXIST) => {}
-                        Err(e) => die(e, c"mkdir ", parent),
-                    }
-                }
-            }
-            if let Some(d) = buf.get_mut(i) {
-                *d = b;
-            }
-        }
-        match mkdir(dir, 0o755) {
-            Ok(_) | Err(Errno::EEXIST) => {}
-            Err(e) => die(e, c"mkdir ", dir),
-        }
+        mkdir_p(dir, 0o755, c"mkdir ");
     }
     chdir(dir).or_die(c"chdir ", dir);
+}
+
+/// mkdir -p, relative to the current directory, which is taken as the root:
+/// each directory is made in its parent as opened by `open_in_root`, so that
+/// no symlink (or "..") in the path can lead outside. A failure dies with
+/// `what` and the part of the path that failed.
+fn mkdir_p(path: &CStr, mode: usize, what: &CStr) {
+    let mut buf = [0u8; 4096];
+    let mut dir = CWD;
+    let mut start = 0;
+    for (i, &b) in path.to_bytes_with_nul().iter().enumerate() {
+        if (b == b'/' || b == 0) && i > start {
+            let (Some(prefix), Some(name)) = (buf.get(..=i), buf.get(start..=i)) else {
+                die(Errno::ENAMETOOLONG, what, path)
+            };
+            // SAFETY: buf[i] is still 0, and the bytes before it come from a C
+            // string (so hold no NUL): both are C strings ending at i.
+            let (prefix, name) = unsafe {
+                (CStr::from_bytes_with_nul_unchecked(prefix), CStr::from_bytes_with_nul_unchecked(name))
+            };
+            match mkdirat(dir, name, mode) {
+                Ok(_) | Err(Errno::EEXIST) => {}
+                Err(e) => die(e, what, prefix),
+            }
+            let next = open_in_root(prefix, O_PATH | O_DIRECTORY | O_CLOEXEC, 0).or_die(what, prefix);
+            if dir != CWD {
+                close(dir);
+            }
+            dir = next;
+        }
+        if b == b'/' {
+            start = i + 1;
+        }
+        if let Some(d) = buf.get_mut(i) {
+            *d = b;
+        }
+    }
+    if dir != CWD {
+        close(dir);
+    }
 }
 
 /// Step 9: a pty master from the container's devpts, unlocked and sized.
@@ -408,7 +438,7 @@ fn parse_winsize(s: &[u8]) -> Option<[u16; 2]> {
 }
 
 /// The command's process, between fork and exec.
-fn child(c: &Config, master: Option<usize>) -> ! {
+fn child(c: &Config, master: Option<usize>, hardening: Option<&harden::Hardening>) -> ! {
     block_signals(false).or_die(c"sigprocmask", c"");
     setsid().or_die(c"setsid", c"");
     if let Some(m) = master {
@@ -420,6 +450,9 @@ fn child(c: &Config, master: Option<usize>) -> ! {
         }
         close(slave);
         close(m);
+    }
+    if let Some(h) = hardening {
+        harden::restrict(h);
     }
     // SAFETY: argv and envp are the kernel-provided arrays (see `entry`).
     let err = unsafe { exec::execvp(c.cmd, c.argv, c.envp) };

@@ -26,13 +26,25 @@ pub const MOUNT_ATTR_NODEV: u64 = 4;
 pub const MOUNT_ATTR_NOEXEC: u64 = 8;
 
 pub const O_RDWR: usize = 2;
+pub const O_CREAT: usize = 0o100;
+pub const O_EXCL: usize = 0o200;
 pub const O_NOCTTY: usize = 0o400;
+pub const O_DIRECTORY: usize = 0o200000;
 pub const O_CLOEXEC: usize = 0o2000000;
+pub const O_PATH: usize = 0o10000000;
+
+/// The dirfd meaning "the current directory".
+pub const CWD: usize = -100isize as usize;
+pub const AT_RECURSIVE: usize = 0x8000;
+pub const AT_EMPTY_PATH: usize = 0x1000;
+
+pub const PR_CAPBSET_DROP: usize = 24;
+pub const PR_SET_NO_NEW_PRIVS: usize = 38;
+pub const PR_CAP_AMBIENT: usize = 47;
+pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
 
 pub const SIGCHLD: u32 = 17;
 
-const AT_FDCWD: isize = -100;
-const AT_RECURSIVE: usize = 0x8000;
 const W_OK: usize = 2;
 const MNT_DETACH: usize = 2;
 const S_IFREG: usize = 0o100000;
@@ -49,6 +61,15 @@ const TIOCSWINSZ: usize = 0x5414;
 const TIOCSCTTY: usize = 0x540e;
 const TIOCSPTLCK: usize = 0x4004_5431;
 const TIOCGPTPEER: usize = 0x5441;
+const MSG_TRUNC: usize = 0x20;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+const SECCOMP_SET_MODE_FILTER: usize = 1;
+const CAP_VERSION_3: u32 = 0x2008_0522;
+const AF_INET: usize = 2;
+const SOCK_DGRAM: usize = 2;
+const SIOCGIFFLAGS: usize = 0x8913;
+const SIOCSIFFLAGS: usize = 0x8914;
+const IFF_UP: u8 = 1;
 
 fn ptr(s: Option<&CStr>) -> *const u8 {
     s.map_or(null(), |s| s.as_ptr().cast())
@@ -88,8 +109,14 @@ pub fn mount(
     flags: usize,
     data: Option<&CStr>,
 ) -> Res {
-    // SAFETY: every pointer is NULL or a NUL-terminated string that outlives the call.
-    unsafe { syscall!(Sysno::mount, ptr(src), dst.as_ptr(), ptr(fstype), flags, ptr(data)) }
+    mount_raw(ptr(src), dst, ptr(fstype), flags, ptr(data))
+}
+
+/// mount(2) with each optional string as a pointer, NULL for none.
+pub fn mount_raw(src: *const u8, dst: &CStr, fstype: *const u8, flags: usize, data: *const u8) -> Res {
+    // SAFETY: every pointer is NULL or a NUL-terminated string that outlives the
+    // call (the callers' contract, met by `ptr` and by the config record).
+    unsafe { syscall!(Sysno::mount, src, dst.as_ptr(), fstype, flags, data) }
 }
 
 #[repr(C)]
@@ -100,16 +127,18 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// Sets `attrs` on the mount at `path` and on every mount below it.
-pub fn mount_setattr_rec(path: &CStr, attrs: u64) -> Res {
+/// Sets `attrs` on the mount at `dir`/`path` (with AT_RECURSIVE in `flags`,
+/// also on every mount below it).
+#[inline(always)]
+pub fn mount_setattr(dir: usize, path: &CStr, flags: usize, attrs: u64) -> Res {
     let attr = MountAttr { set: attrs, clr: 0, propagation: 0, userns_fd: 0 };
     // SAFETY: `path` is NUL-terminated; `attr` is a live mount_attr of the size passed.
     unsafe {
         syscall!(
             Sysno::mount_setattr,
-            AT_FDCWD,
+            dir,
             path.as_ptr(),
-            AT_RECURSIVE,
+            flags,
             &attr as *const MountAttr,
             size_of::<MountAttr>()
         )
@@ -137,24 +166,44 @@ pub fn chdir(path: &CStr) -> Res {
 }
 
 pub fn mkdir(path: &CStr, mode: usize) -> Res {
+    mkdirat(CWD, path, mode)
+}
+
+pub fn mkdirat(dir: usize, path: &CStr, mode: usize) -> Res {
     // SAFETY: `path` is NUL-terminated.
-    unsafe { syscall!(Sysno::mkdir, path.as_ptr(), mode) }
+    unsafe { syscall!(Sysno::mkdirat, dir, path.as_ptr(), mode) }
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// Opens `path` with every component, symlinks and ".." included, resolved
+/// as if the current directory were "/": a rootfs's symlinks cannot lead
+/// out of it while we still see the host's mounts.
+pub fn open_in_root(path: &CStr, flags: usize, mode: usize) -> Res {
+    let how = OpenHow { flags: flags as u64, mode: mode as u64, resolve: RESOLVE_IN_ROOT };
+    // SAFETY: `path` is NUL-terminated; `how` is a live open_how of the size passed.
+    unsafe { syscall!(Sysno::openat2, CWD, path.as_ptr(), &how as *const OpenHow, size_of::<OpenHow>()) }
 }
 
 /// Creates an empty regular file (a bind-mount target) without opening it.
 pub fn mkfile(path: &CStr) -> Res {
     // SAFETY: `path` is NUL-terminated; S_IFREG needs no device number.
-    unsafe { syscall!(Sysno::mknodat, AT_FDCWD, path.as_ptr(), S_IFREG | 0o666, 0) }
+    unsafe { syscall!(Sysno::mknodat, CWD, path.as_ptr(), S_IFREG | 0o666, 0) }
 }
 
 pub fn symlink(target: &CStr, link: &CStr) -> Res {
     // SAFETY: both paths are NUL-terminated.
-    unsafe { syscall!(Sysno::symlinkat, target.as_ptr(), AT_FDCWD, link.as_ptr()) }
+    unsafe { syscall!(Sysno::symlinkat, target.as_ptr(), CWD, link.as_ptr()) }
 }
 
 pub fn writable(path: &CStr) -> bool {
     // SAFETY: `path` is NUL-terminated.
-    unsafe { syscall!(Sysno::faccessat, AT_FDCWD, path.as_ptr(), W_OK) }.is_ok()
+    unsafe { syscall!(Sysno::faccessat, CWD, path.as_ptr(), W_OK) }.is_ok()
 }
 
 pub fn open(path: &CStr, flags: usize) -> Res {
@@ -293,6 +342,62 @@ pub fn signalfd_all() -> Res {
     let set: u64 = !0;
     // SAFETY: `set` is a live sigset of the size passed.
     unsafe { syscall!(Sysno::signalfd4, -1isize, &set as *const u64, SIGSET_SIZE, O_CLOEXEC) }
+}
+
+/// Receives one record into `buf`; returns its full length, which exceeds
+/// `buf.len()` when the record did not fit (and was cut).
+pub fn recv_record(sock: usize, buf: &mut [u8]) -> Res {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into the live buffer;
+    // no source address is asked for.
+    unsafe { syscall!(Sysno::recvfrom, sock, buf.as_mut_ptr(), buf.len(), MSG_TRUNC, 0, 0) }
+}
+
+#[inline(always)]
+pub fn prctl(option: usize, arg: usize) -> Res {
+    // SAFETY: the options used here take integers only; unused arguments must be 0.
+    unsafe { syscall!(Sysno::prctl, option, arg, 0, 0, 0) }
+}
+
+#[repr(C)]
+struct SockFprog {
+    len: u16,
+    filter: *const u8,
+}
+
+/// Loads a classic BPF program (`filter`: struct sock_filter, 8 bytes each).
+pub fn seccomp_filter(filter: &[u8]) -> Res {
+    let prog = SockFprog { len: (filter.len() / 8) as u16, filter: filter.as_ptr() };
+    // SAFETY: `prog` points to `len` whole instructions inside the live slice;
+    // the kernel copies them before returning.
+    unsafe { syscall!(Sysno::seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog as *const SockFprog) }
+}
+
+/// Sets the effective, permitted and inheritable sets all to `caps`.
+pub fn capset(caps: u64) -> Res {
+    let head: [u32; 2] = [CAP_VERSION_3, 0];
+    let (lo, hi) = (caps as u32, (caps >> 32) as u32);
+    let data: [u32; 6] = [lo, lo, lo, hi, hi, hi];
+    // SAFETY: a version-3 header for ourselves and its two data structs, all live.
+    unsafe { syscall!(Sysno::capset, &head as *const [u32; 2], &data as *const [u32; 6]) }
+}
+
+/// Sets IFF_UP on "lo" (of our network namespace).
+pub fn loopback_up() -> Res {
+    // SAFETY: no memory is passed.
+    let sock = unsafe { syscall!(Sysno::socket, AF_INET, SOCK_DGRAM | O_CLOEXEC, 0) }?;
+    // struct ifreq: the name, then the flags (a short) at offset 16.
+    let mut ifr = [0u8; 40];
+    ifr[0] = b'l';
+    ifr[1] = b'o';
+    // SAFETY: both ioctls read and write one struct ifreq, the live `ifr`.
+    let mut r = unsafe { syscall!(Sysno::ioctl, sock, SIOCGIFFLAGS, ifr.as_mut_ptr()) };
+    if r.is_ok() {
+        ifr[16] |= IFF_UP;
+        // SAFETY: as above.
+        r = unsafe { syscall!(Sysno::ioctl, sock, SIOCSIFFLAGS, ifr.as_ptr()) };
+    }
+    close(sock);
+    r
 }
 
 /// Blocks until a signal is queued and returns its number.
