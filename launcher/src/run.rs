@@ -91,6 +91,7 @@ fn start_and_wait(
     }
     channel::send_byte(ours.as_raw_fd(), GO).map_err(|e| format!("release the container: {e}"))?;
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
+    drop(init);
     trace.mark("released");
 
     let code = EventLoop::new(spec, trace, signals, ours, container.pid).run(&mut container)?;

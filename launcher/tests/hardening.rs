@@ -156,24 +156,13 @@ fn read_only_root_still_has_tmp_and_shm() {
 
 #[test]
 fn net_none_has_only_loopback_up() {
-    let out = output(&mut launcher(&[
-        "--net",
-        "none",
-        "--",
-        "/bin/sh",
-        "-c",
-        "cat /proc/net/dev; ip link show lo",
-    ]));
+    let out = output(&mut launcher(&["--net", "none", "--", "/bin/cat", "/proc/net/dev"]));
     assert_code(&out, 0);
     let text = stdout(&out);
-    let interfaces: Vec<&str> = text
-        .lines()
-        .skip(2)
-        .take_while(|l| l.contains(':'))
-        .map(|l| l.split(':').next().unwrap().trim())
-        .collect();
+    let interfaces: Vec<&str> = text.lines().skip(2).map(|l| l.split(':').next().unwrap().trim()).collect();
     assert_eq!(interfaces, ["lo"], "{text}");
-    assert!(text.contains("UP"), "lo is not up:\n{text}");
+    let out = output(&mut launcher(&["--net", "none", "--", "ip", "link", "show", "lo"]));
+    assert!(stdout(&out).contains(",UP"), "lo is not up:\n{}", stdout(&out));
     let out = output(&mut launcher(&["--net", "bogus", "/bin/true"]));
     assert_code(&out, 125);
 }
@@ -244,7 +233,6 @@ fn escapes_fail() {
 
 #[test]
 fn bad_hardening_input_is_refused() {
-    let huge = "x".repeat(1024 * 1024);
     for (args, message) in [
         (&["-v", "/tmp:data"][..], "container path must be absolute"),
         (&["-v", "/tmp:/a/../../b"], "'..'"),
@@ -252,7 +240,6 @@ fn bad_hardening_input_is_refused() {
         (&["-v", "/no/such/dir:/data"], "/no/such/dir"),
         (&["--cap-drop", "NOPE"], "NOPE"),
         (&["--security-opt", "apparmor=x"], "--security-opt"),
-        (&["--", "/bin/echo", &huge], "too long"),
     ] {
         let mut cmd = launcher(args);
         if !args.contains(&"--") {
@@ -263,4 +250,16 @@ fn bad_hardening_input_is_refused() {
         let err = stderr(&out);
         assert!(err.contains(message) && err.lines().count() == 1, "{args:.60?}: {err}");
     }
+}
+
+#[test]
+fn a_megabyte_of_arguments_is_passed_whole() {
+    // The kernel takes at most 128 KiB per argument and 2 MiB in all: 8 just
+    // under the first make 1 MiB, which must arrive intact.
+    let arg = "x".repeat(128 * 1024 - 1);
+    let mut args = vec!["--", "/bin/sh", "-c", "echo \"$@\" | wc -c", "sh"];
+    args.extend(std::iter::repeat_n(arg.as_str(), 8));
+    let out = output(&mut launcher(&args));
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out).trim(), (8 * 128 * 1024).to_string());
 }
