@@ -374,7 +374,14 @@ pub fn seccomp_filter(filter: &[u8]) -> Res {
     let prog = SockFprog { len: (filter.len() / 8) as u16, filter: filter.as_ptr() };
     // SAFETY: `prog` points to `len` whole instructions inside the live slice;
     // the kernel copies them before returning.
-    unsafe { syscall!(Sysno::seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog as *const SockFprog) }
+    unsafe {
+        syscall!(
+            Sysno::seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            &prog as *const SockFprog
+        )
+    }
 }
 
 /// Sets the effective, permitted and inheritable sets all to `caps`.

@@ -212,3 +212,129 @@ fn option<T>(
 ) -> Result<Option<T>, String> {
     value.as_deref().map(|v| parse(v).map_err(|e| format!("{name} {v:?}: {e}"))).transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*: a small deterministic generator, so a failure replays.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+        fn junk(&mut self) -> String {
+            const PIECES: &[&str] = &[
+                "0",
+                "1",
+                "-1",
+                "10",
+                "0.5",
+                ".",
+                "-",
+                "--",
+                "=",
+                "k",
+                "m",
+                "g",
+                "t",
+                "b",
+                "kb",
+                "x",
+                " ",
+                "\u{e9}",
+                "18446744073709551615",
+                "99999999999999999999999",
+                "1e9",
+                "/",
+                "..",
+                ":",
+                ":ro",
+                "ALL",
+                "NET_ADMIN",
+                "\u{0}",
+                "\u{202e}",
+                "nan",
+                "inf",
+                "0x10",
+                "+5",
+                "5.5.5",
+            ];
+            (0..self.next() % 5).map(|_| self.pick(PIECES)).collect()
+        }
+    }
+
+    /// Property: no command line, however odd, makes the parser panic; it
+    /// ends in a spec, a check, or a message with an exit code.
+    #[test]
+    fn parser_never_panics_on_random_command_lines() {
+        const WORDS: &[&str] = &[
+            "run",
+            "check",
+            "--rootfs",
+            "/",
+            "/nonexistent",
+            "--hostname",
+            "-e",
+            "--env",
+            "-w",
+            "-t",
+            "-i",
+            "-it",
+            "--pids-limit",
+            "--memory",
+            "--memory-swap",
+            "--cpus",
+            "--cgroup-parent",
+            "--stop-timeout",
+            "--trace",
+            "--cap-add",
+            "--cap-drop",
+            "--security-opt",
+            "--read-only",
+            "--net",
+            "-v",
+            "--volume",
+            "--",
+            "/bin/sh",
+            "--help",
+            "-h",
+            "--bogus",
+        ];
+        let mut rng = Rng(0x5eed_1234_abcd_9876);
+        for _ in 0..20_000 {
+            let args: Vec<String> = (0..rng.next() % 9)
+                .map(|_| if rng.next() % 3 == 0 { rng.junk() } else { rng.pick(WORDS).to_string() })
+                .collect();
+            match parse(&args) {
+                Parsed::Exit { text, code } => {
+                    assert!(code == 0 || (code == 125 && !text.is_empty()), "{args:?}")
+                }
+                Parsed::Run(_) | Parsed::Check => {}
+            }
+        }
+    }
+
+    #[test]
+    fn size_parsers_never_panic_and_never_accept_zero() {
+        let mut rng = Rng(0xfeed_face_cafe_beef);
+        for _ in 0..50_000 {
+            let s = rng.junk();
+            if let Ok(bytes) = size::parse_size(&s) {
+                assert!(bytes > 0, "{s:?} parsed as 0 bytes");
+            }
+            let _ = size::parse_swap(&s);
+            let _ = size::parse_cpus(&s);
+            if let Ok(n) = size::parse_pids_limit(&s) {
+                assert!(n > 0, "{s:?} parsed as 0 pids");
+            }
+        }
+    }
+}

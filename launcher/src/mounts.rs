@@ -51,6 +51,9 @@ pub struct Volume {
 impl Volume {
     pub fn parse(arg: &str, rootfs: &Path) -> Result<Volume, String> {
         let bad = |why: &str| format!("-v {arg:?}: {why}");
+        if arg.contains('\0') {
+            return Err(bad("contains a NUL byte"));
+        }
         let mut parts = arg.split(':');
         let (Some(host), Some(container)) = (parts.next(), parts.next()) else {
             return Err(bad("expected HOST:CONTAINER[:ro], e.g. -v /srv/data:/data:ro"));

@@ -140,7 +140,7 @@ fn check_hostname(name: &str) -> Result<(), String> {
 }
 
 fn check_workdir(dir: &str) -> Result<(), String> {
-    if !dir.starts_with('/') {
+    if !dir.starts_with('/') || dir.contains('\0') {
         return Err(format!("--workdir {dir:?}: must be an absolute path inside the container, e.g. /root"));
     }
     Ok(())

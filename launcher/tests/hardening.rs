@@ -263,3 +263,77 @@ fn a_megabyte_of_arguments_is_passed_whole() {
     assert_code(&out, 0);
     assert_eq!(stdout(&out).trim(), (8 * 128 * 1024).to_string());
 }
+
+/// A user that root gave subordinate id ranges (useradd does for normal users),
+/// with its own copy of the rootfs.
+fn ranged_user() -> (u32, u32, std::path::PathBuf) {
+    const USER: &str = "launcher-subid";
+    static MADE: OnceLock<(u32, u32, std::path::PathBuf)> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let id = |flag: &str| -> Option<u32> {
+            let out = Command::new("id").args([flag, USER]).output().ok()?;
+            String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+        };
+        if id("-u").is_none() {
+            let out = Command::new("useradd")
+                .args(["--no-create-home", "--shell", "/usr/sbin/nologin", USER])
+                .output()
+                .unwrap();
+            assert!(id("-u").is_some(), "useradd {USER}: {}", stderr(&out));
+        }
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if !text.lines().any(|l| l.starts_with(&format!("{USER}:"))) {
+                let flag = if file.ends_with("uid") { "--add-subuids" } else { "--add-subgids" };
+                let out = Command::new("usermod").args([flag, "600000-665535", USER]).output().unwrap();
+                assert!(out.status.success(), "usermod {flag}: {}", stderr(&out));
+            }
+        }
+        let (uid, gid) = (id("-u").unwrap(), id("-g").unwrap());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-subid-rootfs");
+        let _ = std::fs::remove_dir_all(&dir);
+        let copied = Command::new("cp").arg("-a").arg(rootfs()).arg(&dir).status().unwrap();
+        let owned = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
+        assert!(copied.success() && owned.success(), "copy the rootfs for {USER}");
+        (uid, gid, dir)
+    })
+    .clone()
+}
+
+#[test]
+fn rootless_with_subordinate_ranges_maps_them_so_chown_works() {
+    use std::os::unix::process::CommandExt;
+    assert!(
+        Path::new("/usr/bin/newuidmap").exists(),
+        "newuidmap is needed for this test: apt-get install uidmap"
+    );
+    let (uid, gid, dir) = ranged_user();
+    let mut cmd = Command::new(launcher_bin());
+    cmd.args(["run", "--rootfs"]).arg(&dir);
+    cmd.args([
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat /proc/self/uid_map; touch /tmp/f; chown 1000:1000 /tmp/f; stat -c '%u %g' /tmp/f",
+    ]);
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    // SAFETY: only async-signal-safe syscalls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = output(&mut cmd);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines[0], ["0", &uid.to_string(), "1"], "{text}");
+    let subuid = std::fs::read_to_string("/etc/subuid").unwrap();
+    let start =
+        subuid.lines().find_map(|l| l.strip_prefix("launcher-subid:")).unwrap().split(':').next().unwrap();
+    assert_eq!(&lines[1][..2], ["1", start], "the range is mapped from 1:\n{text}");
+    assert_eq!(lines.last().unwrap(), &["1000", "1000"], "chown inside did not work:\n{text}");
+}
