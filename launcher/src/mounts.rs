@@ -4,19 +4,18 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// Paths under /proc and /sys a container has no business reading, as docker masks them.
-const MASKED: &[&str] = &[
-    "proc/asound",
-    "proc/acpi",
+/// Paths under /proc and /sys a container has no business reading, as docker
+/// masks them: directories get an empty read-only tmpfs, files /dev/null.
+/// Which exist depends on the kernel's configuration: init skips missing ones.
+const MASKED_DIRS: &[&str] =
+    &["proc/asound", "proc/acpi", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap"];
+const MASKED_FILES: &[&str] = &[
     "proc/kcore",
     "proc/keys",
     "proc/latency_stats",
     "proc/timer_list",
     "proc/timer_stats",
     "proc/sched_debug",
-    "proc/scsi",
-    "sys/firmware",
-    "sys/devices/virtual/powercap",
 ];
 
 /// Kernel knobs visible but not writable, as docker leaves them.
@@ -28,10 +27,10 @@ const MOUNT_ATTR_RDONLY: u32 = 0x1;
 /// before pivot_root, its working directory the rootfs).
 #[derive(Debug, PartialEq)]
 pub enum Op {
-    /// mount(2) as given; empty strings are NULL.
-    Mount { source: String, target: String, fstype: String, flags: u32, data: String },
+    /// mount(2) as given; empty strings are NULL. `optional`: skip a missing target.
+    Mount { source: String, target: String, fstype: String, flags: u32, data: String, optional: bool },
     /// mount_setattr(target, attr), recursively or on this mount only.
-    SetAttr { target: String, attr: u32, recursive: bool },
+    SetAttr { target: String, attr: u32, recursive: bool, optional: bool },
     /// mkdir -p, for a directory volume's mount point.
     MkdirP { target: String },
     /// Create an empty file, for a file volume's mount point.
@@ -121,25 +120,28 @@ pub fn resolve_in_root(rootfs: &Path, path: &Path) -> Result<PathBuf, String> {
 /// What to do, in order: masks and read-only kernel paths, volumes, then the root.
 pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
     let mut ops = Vec::new();
-    for path in MASKED {
-        // The container's /proc and /sys show this kernel's entries, as the host's do.
-        match std::fs::metadata(Path::new("/").join(path)) {
-            Ok(meta) if meta.is_dir() => ops.push(Op::Mount {
-                source: "tmpfs".into(),
-                target: path.to_string(),
-                fstype: "tmpfs".into(),
-                flags: (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32,
-                data: "size=0".into(),
-            }),
-            Ok(_) => ops.push(bind("/dev/null", path)),
-            Err(_) => {}
-        }
+    for path in MASKED_DIRS {
+        ops.push(Op::Mount {
+            source: "tmpfs".into(),
+            target: path.to_string(),
+            fstype: "tmpfs".into(),
+            flags: (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32,
+            data: "size=0".into(),
+            optional: true,
+        });
+    }
+    for path in MASKED_FILES {
+        ops.push(bind("/dev/null", path, true));
     }
     for path in READ_ONLY {
-        if Path::new("/").join(path).exists() {
-            ops.push(bind(&format!("/{path}"), path));
-            ops.push(Op::SetAttr { target: path.to_string(), attr: MOUNT_ATTR_RDONLY, recursive: true });
-        }
+        // mount_setattr works on a mount's root: bind the path onto itself first.
+        ops.push(bind(&format!("/{path}"), path, true));
+        ops.push(Op::SetAttr {
+            target: path.to_string(),
+            attr: MOUNT_ATTR_RDONLY,
+            recursive: true,
+            optional: true,
+        });
     }
     for volume in volumes {
         let target = volume.target.to_string_lossy().into_owned();
@@ -147,34 +149,46 @@ pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
             true => Op::MkdirP { target: target.clone() },
             false => Op::Touch { target: target.clone() },
         });
-        ops.push(bind(&volume.source.to_string_lossy(), &target));
+        ops.push(bind(&volume.source.to_string_lossy(), &target, false));
         if volume.read_only {
-            ops.push(Op::SetAttr { target, attr: MOUNT_ATTR_RDONLY, recursive: true });
+            ops.push(Op::SetAttr { target, attr: MOUNT_ATTR_RDONLY, recursive: true, optional: false });
         }
     }
     if read_only_root {
-        ops.push(Op::SetAttr { target: ".".into(), attr: MOUNT_ATTR_RDONLY, recursive: false });
+        ops.push(Op::SetAttr {
+            target: ".".into(),
+            attr: MOUNT_ATTR_RDONLY,
+            recursive: false,
+            optional: false,
+        });
     }
     ops
 }
 
-fn bind(source: &str, target: &str) -> Op {
+fn bind(source: &str, target: &str, optional: bool) -> Op {
     Op::Mount {
         source: source.into(),
         target: target.into(),
         fstype: String::new(),
         flags: (libc::MS_BIND | libc::MS_REC) as u32,
         data: String::new(),
+        optional,
     }
 }
+
+/// The op kind's flag for "skip if the target is missing".
+const OPTIONAL: u8 = 0x80;
 
 impl Op {
     /// The record layout init reads (README, "The config record").
     pub fn encode(&self, out: &mut Vec<u8>) {
         let (kind, arg, strings): (u8, u32, [&str; 4]) = match self {
-            Op::Mount { source, target, fstype, flags, data } => (1, *flags, [source, target, fstype, data]),
-            Op::SetAttr { target, attr, recursive: true } => (2, *attr, ["", target, "", ""]),
-            Op::SetAttr { target, attr, recursive: false } => (3, *attr, ["", target, "", ""]),
+            Op::Mount { source, target, fstype, flags, data, optional } => {
+                (1 | optional_bit(*optional), *flags, [source, target, fstype, data])
+            }
+            Op::SetAttr { target, attr, recursive, optional } => {
+                (if *recursive { 2 } else { 3 } | optional_bit(*optional), *attr, ["", target, "", ""])
+            }
             Op::MkdirP { target } => (4, 0o755, ["", target, "", ""]),
             Op::Touch { target } => (5, 0o644, ["", target, "", ""]),
         };
@@ -184,6 +198,14 @@ impl Op {
             out.extend_from_slice(s.as_bytes());
             out.push(0);
         }
+    }
+}
+
+fn optional_bit(optional: bool) -> u8 {
+    if optional {
+        OPTIONAL
+    } else {
+        0
     }
 }
 
