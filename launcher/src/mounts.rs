@@ -251,10 +251,9 @@ mod tests {
     #[test]
     fn read_only_root_comes_last() {
         let ops = ops(&[], true);
-        assert_eq!(
-            ops.last(),
-            Some(&Op::SetAttr { target: ".".into(), attr: MOUNT_ATTR_RDONLY, recursive: false })
-        );
+        let root_ro =
+            Op::SetAttr { target: ".".into(), attr: MOUNT_ATTR_RDONLY, recursive: false, optional: false };
+        assert_eq!(ops.last(), Some(&root_ro));
         assert!(ops.iter().any(|op| matches!(op, Op::Mount { target, .. } if target == "proc/keys")));
     }
 }
