@@ -302,7 +302,6 @@ fn ranged_user() -> (u32, u32, std::path::PathBuf) {
 
 #[test]
 fn rootless_with_subordinate_ranges_maps_them_so_chown_works() {
-    use std::os::unix::process::CommandExt;
     assert!(
         Path::new("/usr/bin/newuidmap").exists(),
         "newuidmap is needed for this test: apt-get install uidmap"
@@ -316,16 +315,7 @@ fn rootless_with_subordinate_ranges_maps_them_so_chown_works() {
         "-c",
         "cat /proc/self/uid_map; touch /tmp/f; chown 1000:1000 /tmp/f; stat -c '%u %g' /tmp/f",
     ]);
-    cmd.env_clear().env("PATH", "/usr/bin:/bin");
-    // SAFETY: only async-signal-safe syscalls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    as_user(&mut cmd, uid, gid);
     let out = output(&mut cmd);
     assert_code(&out, 0);
     let text = stdout(&out);

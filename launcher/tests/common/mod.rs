@@ -115,7 +115,14 @@ pub fn launcher_rootless(args: &[&str]) -> Command {
     let (uid, gid) = test_user();
     let mut cmd = Command::new(launcher_bin());
     cmd.arg("run").arg("--rootfs").arg(user_rootfs()).args(args);
-    cmd.stdin(Stdio::null()).env_clear().env("PATH", "/usr/bin:/bin");
+    cmd.stdin(Stdio::null());
+    as_user(&mut cmd, uid, gid);
+    cmd
+}
+
+/// Makes `cmd` run as uid:gid with no supplementary groups and a minimal environment.
+pub fn as_user(cmd: &mut Command, uid: u32, gid: u32) {
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
     // SAFETY: only async-signal-safe syscalls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -125,7 +132,6 @@ pub fn launcher_rootless(args: &[&str]) -> Command {
             Ok(())
         });
     }
-    cmd
 }
 
 pub fn stdout(out: &Output) -> String {
