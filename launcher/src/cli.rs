@@ -311,7 +311,7 @@ mod tests {
         let mut rng = Rng(0x5eed_1234_abcd_9876);
         for _ in 0..20_000 {
             let args: Vec<String> = (0..rng.next() % 9)
-                .map(|_| if rng.next() % 3 == 0 { rng.junk() } else { rng.pick(WORDS).to_string() })
+                .map(|_| if rng.next().is_multiple_of(3) { rng.junk() } else { rng.pick(WORDS).to_string() })
                 .collect();
             match parse(&args) {
                 Parsed::Exit { text, code } => {
