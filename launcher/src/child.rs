@@ -29,7 +29,7 @@ impl InitCommand {
 }
 
 /// Set up fd 3, wait for the parent's go, exec init. Never returns.
-pub fn exec_init(channel: RawFd, mut init: RawFd, cmd: &InitCommand) -> ! {
+pub fn exec_init(channel: RawFd, mut init: RawFd, cgroups: &[RawFd], cmd: &InitCommand) -> ! {
     // SAFETY: each call below is a plain syscall on fds and static or
     // pre-built memory of this process; none allocates.
     unsafe {
@@ -60,6 +60,16 @@ pub fn exec_init(channel: RawFd, mut init: RawFd, cmd: &InitCommand) -> ! {
         if libc::read(CHILD_FD, &mut go as *mut u8 as *mut _, 1) != 1 || go != GO {
             // The launcher died or gave up; it reports why, if it can.
             libc::_exit(RUNTIME_ERROR);
+        }
+        // Join the container's v1 cgroups by writing "0" (ourselves) to each:
+        // far cheaper than the parent moving us (see Cgroup::self_join_fds),
+        // and still before anything of the container runs.
+        for &fd in cgroups {
+            if libc::write(fd, b"0".as_ptr() as *const _, 1) != 1 {
+                let errno = *libc::__errno_location();
+                channel::send_error(CHILD_FD, errno, &[b"join the container's cgroup"]);
+                libc::_exit(RUNTIME_ERROR);
+            }
         }
         libc::syscall(
             libc::SYS_execveat,

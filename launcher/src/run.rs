@@ -1,7 +1,7 @@
 //! `launcher run`: the host side of a container's life, in order.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Instant;
@@ -54,6 +54,11 @@ fn start_and_wait(
     let init = initexe::memfd()?;
     let (ours, theirs) = channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
     let command = init_command(spec);
+    let join_files = match cgroup {
+        Some(cgroup) => cgroup.self_join_fds()?,
+        None => Vec::new(),
+    };
+    let join_fds: Vec<RawFd> = join_files.iter().map(AsRawFd::as_raw_fd).collect();
     let security = &spec.security;
     let filter =
         if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
@@ -71,7 +76,7 @@ fn start_and_wait(
 
     let cloned =
         namespaces::clone_container(security.no_network, cgroup.and_then(Cgroup::clone_into_fd), || {
-            child::exec_init(theirs.as_raw_fd(), init.as_raw_fd(), &command)
+            child::exec_init(theirs.as_raw_fd(), init.as_raw_fd(), &join_fds, &command)
         })
         .map_err(|e| {
             format!(
@@ -80,14 +85,14 @@ fn start_and_wait(
             )
         })?;
     let mut container = Container { pid: cloned.pid, reaped: false };
-    drop(theirs);
+    drop((theirs, join_files));
     trace.mark("cloned");
 
     idmap.write(container.pid)?;
     trace.mark("id maps written");
-    if let Some(cgroup) = cgroup {
-        cgroup.attach(container.pid, cloned.in_cgroup)?;
-        trace.mark("cgroup attached");
+    if let (Some(cgroup), false) = (cgroup, cloned.in_cgroup) {
+        cgroup.attach_v2(container.pid)?;
+        trace.mark("cgroup v2 attached (no clone3)");
     }
     channel::send_byte(ours.as_raw_fd(), GO).map_err(|e| format!("release the container: {e}"))?;
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;

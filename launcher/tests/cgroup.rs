@@ -82,17 +82,16 @@ fn pids_limit_stops_a_fork_bomb_and_everything_is_removed() {
     let _serial = serial();
     // The subshell forks until the limit refuses; then the shell becomes a
     // sleep (exec, no fork) so the container stays up to be counted.
-    let mut launcher = launcher(&[
-        "--pids-limit",
-        "10",
-        "--",
-        "/bin/sh",
-        "-c",
-        "(i=0; while [ $i -lt 100 ]; do sleep 600 & i=$((i+1)); done) 2>/dev/null; exec sleep 600",
-    ])
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let sleep = long_sleep();
+    let script = format!(
+        "(i=0; while [ $i -lt 100 ]; do sleep {sleep} & i=$((i+1)); done) 2>/dev/null; exec sleep {sleep}"
+    );
+    let mut launcher = Running(
+        launcher(&["--pids-limit", "10", "--", "/bin/sh", "-c", &script])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (_, dirs) = wait_for_cgroups(&launcher);
     let pids_dir = dirs.iter().find(|d| d.join("pids.max").exists()).expect("no pids cgroup").clone();
     assert_eq!(std::fs::read_to_string(pids_dir.join("pids.max")).unwrap().trim(), "10");
@@ -114,7 +113,7 @@ fn pids_limit_stops_a_fork_bomb_and_everything_is_removed() {
     // The launcher still answers: SIGTERM is forwarded to the sleep, which dies of it.
     assert_eq!(terminate(&mut launcher), Some(143));
     assert_gone(&dirs);
-    let sleepers = Command::new("pgrep").args(["-f", "sleep 600"]).output().unwrap();
+    let sleepers = Command::new("pgrep").args(["-f", &format!("sleep {sleep}")]).output().unwrap();
     assert!(stdout(&sleepers).trim().is_empty(), "processes survived: {}", stdout(&sleepers));
 }
 
@@ -150,7 +149,8 @@ fn memory_below_the_limit_runs() {
 #[test]
 fn cpus_sets_the_quota() {
     let _serial = serial();
-    let mut launcher = launcher(&["--cpus", "0.5", "--", "/bin/sleep", "600"]).spawn().unwrap();
+    let mut launcher =
+        Running(launcher(&["--cpus", "0.5", "--", "/bin/sleep", &long_sleep()]).spawn().unwrap());
     let (_, dirs) = wait_for_cgroups(&launcher);
     let quota = dirs.iter().find_map(|d| {
         let v1 = std::fs::read_to_string(d.join("cpu.cfs_quota_us")).ok();
@@ -169,7 +169,9 @@ fn cpus_sets_the_quota() {
 fn cgroup_is_below_the_launchers_own_and_removed_after_a_kill() {
     let _serial = serial();
     let mut launcher =
-        launcher(&["--pids-limit", "20", "--memory", "64m", "--", "/bin/sleep", "600"]).spawn().unwrap();
+        launcher(&["--pids-limit", "20", "--memory", "64m", "--", "/bin/sleep", &long_sleep()])
+            .spawn()
+            .unwrap();
     let (init, dirs) = wait_for_cgroups(&launcher);
     assert!(dirs.len() >= 2, "pids and memory cgroups expected: {dirs:?}");
     // Like runc: each leaf is beneath the cgroup the launcher itself is in.
@@ -199,7 +201,8 @@ fn cgroup_is_below_the_launchers_own_and_removed_after_a_kill() {
 #[test]
 fn cgroup_of_a_sigkilled_launcher_is_removed_by_the_next_run() {
     let _serial = serial();
-    let mut first = launcher(&["--pids-limit", "20", "--", "/bin/sleep", "600"]).spawn().unwrap();
+    let mut first =
+        Running(launcher(&["--pids-limit", "20", "--", "/bin/sleep", &long_sleep()]).spawn().unwrap());
     let (init, dirs) = wait_for_cgroups(&first);
     first.kill().unwrap();
     first.wait().unwrap();

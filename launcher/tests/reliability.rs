@@ -9,6 +9,13 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// One test at a time: they count processes and fds that the others would add.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn fds_of(pid: u32) -> Vec<String> {
     let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
@@ -24,12 +31,15 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-fn wait_for_init(launcher: &Child) -> u32 {
+/// Waits until the command runs (init's child has exec'd it) and returns init's pid.
+fn wait_for_init(launcher: &Child, command: &str) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(&init) = children_of(launcher.id()).first() {
-            // Running the command: init has a child of its own.
-            if !children_of(init).is_empty() {
+            let running = children_of(init).iter().any(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == command)
+            });
+            if running {
                 return init;
             }
         }
@@ -56,8 +66,10 @@ fn rootfs_listing() -> String {
 
 #[test]
 fn sigkill_of_the_launcher_takes_the_whole_container_with_it() {
-    let mut launcher = launcher(&["--", "/bin/sh", "-c", "sleep 600 & sleep 600"]).spawn().unwrap();
-    let init = wait_for_init(&launcher);
+    let _serial = serial();
+    let script = format!("sleep {0} & sleep {0}", long_sleep());
+    let mut launcher = Running(launcher(&["--", "/bin/sh", "-c", &script]).spawn().unwrap());
+    let init = wait_for_init(&launcher, "sleep");
     let command = children_of(init)[0];
     launcher.kill().unwrap();
     launcher.wait().unwrap();
@@ -67,26 +79,34 @@ fn sigkill_of_the_launcher_takes_the_whole_container_with_it() {
 
 #[test]
 fn command_exiting_with_children_still_running_ends_the_container() {
+    let _serial = serial();
     let started = Instant::now();
-    let out = output(&mut launcher(&["--", "/bin/sh", "-c", "sleep 601 & sleep 601 & exit 4"]));
+    let script = format!("sleep {0} & sleep {0} & exit 4", long_sleep());
+    let out = output(&mut launcher(&["--", "/bin/sh", "-c", &script]));
     assert_code(&out, 4);
     assert!(started.elapsed() < Duration::from_secs(10), "the container outlived its command");
-    let left = Command::new("pgrep").args(["-f", "^sleep 601$"]).output().unwrap();
+    let left = Command::new("pgrep").args(["-f", &format!("^sleep {}$", long_sleep())]).output().unwrap();
     assert_eq!(stdout(&left), "", "background processes survived the container");
 }
 
 #[test]
 fn the_launcher_holds_only_what_it_needs_while_the_container_runs() {
-    let mut launcher = launcher(&["--", "/bin/sleep", "600"]).spawn().unwrap();
-    wait_for_init(&launcher);
+    let _serial = serial();
+    let mut launcher = Running(launcher(&["--", "/bin/sleep", &long_sleep()]).spawn().unwrap());
+    wait_for_init(&launcher, "sleep");
     // Besides what it inherited: the signalfd. The channel closed when the
     // command started, the init's memfd once init was exec'd.
-    let targets: Vec<String> = fds_of(launcher.id())
-        .iter()
-        .filter_map(|fd| std::fs::read_link(format!("/proc/{}/fd/{fd}", launcher.id())).ok())
-        .map(|t| t.to_string_lossy().into_owned())
-        .filter(|t| !t.starts_with("/dev/") && !t.starts_with("pipe:"))
-        .collect();
+    let targets = |pid: u32| -> Vec<String> {
+        fds_of(pid)
+            .iter()
+            .filter(|fd| !["0", "1", "2"].contains(&fd.as_str()))
+            .filter_map(|fd| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok())
+            .map(|t| t.to_string_lossy().into_owned())
+            .collect()
+    };
+    let inherited = targets(std::process::id());
+    let targets: Vec<String> =
+        targets(launcher.id()).into_iter().filter(|t| !inherited.contains(t)).collect();
     assert_eq!(targets, ["anon_inode:[signalfd]"], "open in the launcher");
     // SAFETY: kill has no memory arguments.
     unsafe { libc::kill(launcher.id() as i32, libc::SIGTERM) };
@@ -95,6 +115,7 @@ fn the_launcher_holds_only_what_it_needs_while_the_container_runs() {
 
 #[test]
 fn soak_500_in_a_row_then_20_at_once_leave_nothing_behind() {
+    let _serial = serial();
     let mounts = host_mounts();
     let files = rootfs_listing();
     for i in 0..500 {

@@ -163,3 +163,33 @@ pub fn assert_code(out: &Output, code: i32) {
 pub fn host_mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
+
+/// A spawned launcher, SIGKILLed and reaped if a test fails before it ends
+/// (its container dies with it), so a failing test leaves nothing running.
+pub struct Running(pub std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An argument for `sleep` that no other test process uses, so `pgrep -f`
+/// finds only this process's sleepers ("600.<pid>" seconds).
+pub fn long_sleep() -> String {
+    format!("600.{}", std::process::id())
+}
