@@ -90,7 +90,7 @@ fn start_and_wait(
 
     idmap.write(container.pid)?;
     trace.mark("id maps written");
-    if let (Some(cgroup), false) = (cgroup, cloned.in_cgroup) {
+    if let Some(cgroup) = cgroup.filter(|c| c.clone_into_fd().is_some() && !cloned.in_cgroup) {
         cgroup.attach_v2(container.pid)?;
         trace.mark("cgroup v2 attached (no clone3)");
     }

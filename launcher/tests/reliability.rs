@@ -133,6 +133,8 @@ fn soak_500_in_a_row_then_20_at_once_leave_nothing_behind() {
     }
     assert_eq!(host_mounts(), mounts, "mounts left on the host");
     assert_eq!(rootfs_listing(), files, "files left in the rootfs");
-    let left = Command::new("pgrep").args(["-f", "launcher-init"]).output().unwrap();
+    // Only this test binary's containers: their init names our rootfs.
+    let ours = format!("launcher-init {}", rootfs().display());
+    let left = Command::new("pgrep").args(["-f", &ours]).output().unwrap();
     assert_eq!(stdout(&left), "", "init processes left");
 }
