@@ -327,3 +327,19 @@ fn rootless_with_subordinate_ranges_maps_them_so_chown_works() {
     assert_eq!(&lines[1][..2], ["1", start], "the range is mapped from 1:\n{text}");
     assert_eq!(lines.last().unwrap(), &["1000", "1000"], "chown inside did not work:\n{text}");
 }
+
+#[test]
+fn a_rootfs_on_a_read_only_filesystem_runs() {
+    // A read-only bind of the rootfs, in a private mount namespace, stands in
+    // for a rootfs on read-only media: the launcher writes nothing to it.
+    let script = format!(
+        "mkdir -p /tmp/launcher-ro-$$ && mount --bind -o ro {rootfs} /tmp/launcher-ro-$$ && \
+         {bin} run --rootfs /tmp/launcher-ro-$$ --read-only -- /bin/sh -c 'touch /x 2>/dev/null; echo rc=$?; echo ok > /tmp/y && cat /tmp/y'; \
+         rc=$?; umount /tmp/launcher-ro-$$; rmdir /tmp/launcher-ro-$$; exit $rc",
+        rootfs = rootfs().display(),
+        bin = launcher_bin()
+    );
+    let out = Command::new("unshare").args(["--mount", "sh", "-c", &script]).output().unwrap();
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "rc=1\nok\n");
+}
