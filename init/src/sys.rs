@@ -46,6 +46,7 @@ pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
 pub const SIGCHLD: u32 = 17;
 
 const W_OK: usize = 2;
+const CLOCK_MONOTONIC: usize = 1;
 const MNT_DETACH: usize = 2;
 const S_IFREG: usize = 0o100000;
 const SIG_BLOCK: usize = 0;
@@ -262,6 +263,14 @@ pub fn fork() -> Res {
     unsafe { syscall!(Sysno::clone, SIGCHLD, 0, 0, 0, 0) }
 }
 
+/// CLOCK_MONOTONIC in nanoseconds (the raw syscall: we have no vDSO parser).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = [0u64; 2];
+    // SAFETY: the kernel writes one struct timespec (two 64-bit words) into `ts`.
+    let _ = unsafe { syscall!(Sysno::clock_gettime, CLOCK_MONOTONIC, ts.as_mut_ptr()) };
+    ts[0].wrapping_mul(1_000_000_000).wrapping_add(ts[1])
+}
+
 pub fn setsid() -> Res {
     // SAFETY: no arguments.
     unsafe { syscall!(Sysno::setsid) }
@@ -374,7 +383,14 @@ pub fn seccomp_filter(filter: &[u8]) -> Res {
     let prog = SockFprog { len: (filter.len() / 8) as u16, filter: filter.as_ptr() };
     // SAFETY: `prog` points to `len` whole instructions inside the live slice;
     // the kernel copies them before returning.
-    unsafe { syscall!(Sysno::seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog as *const SockFprog) }
+    unsafe {
+        syscall!(
+            Sysno::seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            &prog as *const SockFprog
+        )
+    }
 }
 
 /// Sets the effective, permitted and inheritable sets all to `caps`.
