@@ -142,6 +142,9 @@ pub fn recv(fd: &OwnedFd) -> io::Result<Option<Message>> {
         Some(&TRACE) if data.len() % 8 == 1 => Ok(Some(Message::Trace(
             data[1..].chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect(),
         ))),
+        Some(&TRACE) => {
+            Err(io::Error::other(format!("trace record of {} bytes: not 1 + 8 per stamp", data.len())))
+        }
         Some(other) => Err(io::Error::other(format!("unknown record {other:#x} from the container"))),
     }
 }
