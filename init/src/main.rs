@@ -18,6 +18,7 @@
 mod exec;
 mod harden;
 mod sys;
+mod trace;
 
 use core::ffi::CStr;
 use core::marker::PhantomData;
@@ -85,6 +86,8 @@ fn die(err: Errno, what: &CStr, path: &CStr) -> ! {
 #[inline(never)]
 fn die_thin(err: Errno, what: Thin, path: Thin) -> ! {
     report_thin(err, what, path);
+    // How far we got, and how long it took.
+    trace::send(CHANNEL);
     exit(125)
 }
 
@@ -226,6 +229,7 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
 }
 
 fn run(c: &Config) -> ! {
+    trace::start(c.flags.to_bytes());
     // 1. Signals are queued, not acted on, until the signalfd loop reads them.
     block_signals(true).or_die(c"sigprocmask", c"");
     // EOF on the channel will tell the launcher that CMD's exec succeeded.
@@ -238,16 +242,20 @@ fn run(c: &Config) -> ! {
     // Read before any change, so that a bad record fails early.
     let hardening = if has(c.flags.to_bytes(), b'c') { Some(harden::receive(CHANNEL)) } else { None };
     let hardening = hardening.as_ref();
+    trace::stamp(trace::CONFIG_READ);
     sethostname(c.hostname.to_bytes()).or_die(c"sethostname", c"");
+    trace::stamp(trace::HOSTNAME);
 
     // 2. Our mounts must not leak to the host, and pivot_root needs the new
     // root to be a mount point.
     mount(None, c"/", None, MS_REC | MS_PRIVATE, None).or_die(c"make-rprivate /", c"");
     mount(Some(c.rootfs), c.rootfs, None, MS_BIND | MS_REC, None).or_die(c"bind-mount ", c.rootfs);
     chdir(c.rootfs).or_die(c"chdir ", c.rootfs);
+    trace::stamp(trace::ROOT_BOUND);
 
     setup_mounts(hardening);
     enter_root();
+    trace::stamp(trace::PIVOTED);
     enter_workdir(c.workdir);
 
     // 9. The pty lives in the container's own devpts; the launcher gets the master.
@@ -260,6 +268,7 @@ fn run(c: &Config) -> ! {
     // 10. Made before the fork so that its failure can still be reported, and
     // with all signals already queued, none is lost while CMD starts.
     let sfd = signalfd_all().or_die(c"signalfd", c"");
+    trace::stamp(trace::FORKING);
     let pid = fork().or_die(c"fork", c"");
     if pid == 0 {
         child(c, master, hardening);
@@ -280,6 +289,7 @@ fn run(c: &Config) -> ! {
 /// Steps 3 to 6, relative to the rootfs (our cwd).
 fn setup_mounts(hardening: Option<&harden::Hardening>) {
     mount_in(c"proc", c"/proc", c"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, c"");
+    trace::stamp(trace::PROC);
 
     let tmpfs = c"tmpfs";
     mount_in(c"tmpfs", c"/dev", tmpfs, MS_NOSUID | MS_NOEXEC, c"mode=755,size=64k");
@@ -303,6 +313,7 @@ fn setup_mounts(hardening: Option<&harden::Hardening>) {
             symlink(t, rel(s)).or_die(c"symlink ", s);
         }
     });
+    trace::stamp(trace::DEV);
 
     // A fresh sysfs needs our own network namespace; we keep the host's, so
     // show the host's /sys, read-only all the way down.
@@ -318,6 +329,7 @@ fn setup_mounts(hardening: Option<&harden::Hardening>) {
             r.or_die(c"mount_setattr /sys", c"");
         }
     }
+    trace::stamp(trace::SYS);
 
     // The launcher's extra mounts (masked and read-only paths, volumes, a
     // read-only root) see the finished /proc, /dev and /sys, and come before
@@ -330,6 +342,7 @@ fn setup_mounts(hardening: Option<&harden::Hardening>) {
     if !writable(rel(tmp)) {
         mount_in(c"tmpfs", tmp, tmpfs, MS_NOSUID | MS_NODEV, c"mode=1777");
     }
+    trace::stamp(trace::EXTRA_MOUNTS);
 }
 
 /// Step 7: make the rootfs "/" and drop every way back to the host's root.
@@ -439,6 +452,7 @@ fn parse_winsize(s: &[u8]) -> Option<[u16; 2]> {
 
 /// The command's process, between fork and exec.
 fn child(c: &Config, master: Option<usize>, hardening: Option<&harden::Hardening>) -> ! {
+    trace::stamp(trace::FORKED);
     block_signals(false).or_die(c"sigprocmask", c"");
     setsid().or_die(c"setsid", c"");
     if let Some(m) = master {
@@ -451,9 +465,13 @@ fn child(c: &Config, master: Option<usize>, hardening: Option<&harden::Hardening
         close(slave);
         close(m);
     }
+    trace::stamp(trace::SESSION);
     if let Some(h) = hardening {
         harden::restrict(h);
     }
+    // Last words on the channel: our stamps, and PID 1's from before the fork.
+    trace::stamp(trace::EXEC);
+    trace::send(CHANNEL);
     // SAFETY: argv and envp are the kernel-provided arrays (see `entry`).
     let err = unsafe { exec::execvp(c.cmd, c.argv, c.envp) };
     report(err, c"exec ", c.cmd);

@@ -46,6 +46,7 @@ pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
 pub const SIGCHLD: u32 = 17;
 
 const W_OK: usize = 2;
+const CLOCK_MONOTONIC: usize = 1;
 const MNT_DETACH: usize = 2;
 const S_IFREG: usize = 0o100000;
 const SIG_BLOCK: usize = 0;
@@ -260,6 +261,14 @@ pub fn set_ctty(fd: usize) -> Res {
 pub fn fork() -> Res {
     // SAFETY: a plain fork: no new stack, no shared memory, no tid pointers.
     unsafe { syscall!(Sysno::clone, SIGCHLD, 0, 0, 0, 0) }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (the raw syscall: we have no vDSO parser).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = [0u64; 2];
+    // SAFETY: the kernel writes one struct timespec (two 64-bit words) into `ts`.
+    let _ = unsafe { syscall!(Sysno::clock_gettime, CLOCK_MONOTONIC, ts.as_mut_ptr()) };
+    ts[0].wrapping_mul(1_000_000_000).wrapping_add(ts[1])
 }
 
 pub fn setsid() -> Res {

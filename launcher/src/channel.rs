@@ -12,6 +12,7 @@ pub const GO: u8 = b'G';
 const ERROR: u8 = b'E';
 const CONFIG: u8 = b'C';
 const PTY: u8 = b'P';
+const TRACE: u8 = b'T';
 
 /// A record from the container's side.
 pub enum Message {
@@ -19,6 +20,8 @@ pub enum Message {
     Error { errno: i32, text: String },
     /// The pty master created inside the container (`-t`).
     Pty(OwnedFd),
+    /// `--trace`: init's CLOCK_MONOTONIC stamps, in ns, by phase (see trace.rs).
+    Trace(Vec<u64>),
 }
 
 /// The config record for init (README, "The config record"): what it applies
@@ -135,6 +138,12 @@ pub fn recv(fd: &OwnedFd) -> io::Result<Option<Message>> {
             let errno = u32::from_le_bytes(data[1..5].try_into().unwrap()) as i32;
             let text = String::from_utf8_lossy(&data[5..]).into_owned();
             Ok(Some(Message::Error { errno, text }))
+        }
+        Some(&TRACE) if data.len() % 8 == 1 => Ok(Some(Message::Trace(
+            data[1..].chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect(),
+        ))),
+        Some(&TRACE) => {
+            Err(io::Error::other(format!("trace record of {} bytes: not 1 + 8 per stamp", data.len())))
         }
         Some(other) => Err(io::Error::other(format!("unknown record {other:#x} from the container"))),
     }

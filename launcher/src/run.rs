@@ -42,6 +42,7 @@ pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
         cgroup.remove();
         trace.mark("cgroup removed");
     }
+    trace.print();
     result
 }
 
@@ -117,8 +118,14 @@ fn init_command(spec: &Spec) -> InitCommand {
         cstr(spec.rootfs.as_os_str().as_bytes()),
         cstr(spec.hostname.as_bytes()),
         cstr(spec.workdir.as_bytes()),
-        // c: a config record follows on the channel; t: allocate a pty.
-        cstr(if spec.tty { b"ct" } else { b"c" }),
+        // c: a config record follows on the channel; t: allocate a pty;
+        // T: send trace stamps.
+        cstr(match (spec.tty, spec.trace) {
+            (false, false) => b"c",
+            (true, false) => b"ct",
+            (false, true) => b"cT",
+            (true, true) => b"ctT",
+        }),
         cstr(winsize.as_bytes()),
     ];
     argv.extend(spec.command.iter().map(|a| cstr(a.as_bytes())));
@@ -261,9 +268,13 @@ impl<'a> EventLoop<'a> {
             Ok(None) => {
                 self.channel = None;
                 self.command_started = self.error.is_none() && init_alive(self.pid);
-                self.trace.mark("command exec'd (channel closed)");
+                self.trace.mark(match self.command_started {
+                    true => "command exec'd (channel closed)",
+                    false => "channel closed, no command",
+                });
             }
             Ok(Some(Message::Error { errno, text })) => self.error = Some((errno, text)),
+            Ok(Some(Message::Trace(stamps))) => self.trace.init_stamps(&stamps)?,
             Ok(Some(Message::Pty(master))) => {
                 let relay = Relay::new(master, self.spec.interactive)
                     .map_err(|e| format!("put the terminal in raw mode: {e}"))?;
