@@ -62,7 +62,15 @@ impl IdMap {
 
 /// Runs newuidmap or newgidmap; they print their own reason on stderr.
 fn run_helper(name: &str, pid: libc::pid_t, id: u32, (start, count): (u32, u32)) -> Result<(), String> {
-    let args = [pid.to_string(), "0".into(), id.to_string(), "1".into(), "1".into(), start.to_string(), count.to_string()];
+    let args = [
+        pid.to_string(),
+        "0".into(),
+        id.to_string(),
+        "1".into(),
+        "1".into(),
+        start.to_string(),
+        count.to_string(),
+    ];
     let argv: Vec<CString> = std::iter::once(name.to_string())
         .chain(args.iter().cloned())
         .map(|a| CString::new(a).expect("numbers and a fixed name have no NUL"))
@@ -74,7 +82,14 @@ fn run_helper(name: &str, pid: libc::pid_t, id: u32, (start, count): (u32, u32))
     // SAFETY: argv and envp are NULL-terminated arrays of C strings that outlive
     // the call. (std's Command would do the same for ~20 KiB more binary.)
     let err = unsafe {
-        libc::posix_spawnp(&mut child, ptrs[0], std::ptr::null(), std::ptr::null(), ptrs.as_ptr(), envp.as_ptr())
+        libc::posix_spawnp(
+            &mut child,
+            ptrs[0],
+            std::ptr::null(),
+            std::ptr::null(),
+            ptrs.as_ptr(),
+            envp.as_ptr(),
+        )
     };
     if err != 0 {
         return Err(format!("run {name}: {}: install it (Debian: uidmap)", crate::status::strerror(err)));
