@@ -163,11 +163,9 @@ fn trace_with_a_tty_limits_and_rootless() {
     assert_code(&out, 0);
     let events = check_full_trace(&out);
     let at = |phase| position(&events, "launcher", phase, &out);
-    assert!(
-        at("cloned") < at("cgroup attached") && at("cgroup attached") < at("released"),
-        "{}",
-        stderr(&out)
-    );
+    // The cgroup exists before the clone (the child joins it itself, or is
+    // born in it on v2) and is removed after the container has exited.
+    assert!(at("cgroup ready") < at("cloned"), "{}", stderr(&out));
     assert!(at("container exited") < at("cgroup removed"), "{}", stderr(&out));
 
     let out = output(&mut launcher_rootless(&["--trace", "--", "/bin/true"]));
