@@ -119,6 +119,7 @@ fn pids_limit_stops_a_fork_bomb_and_everything_is_removed() {
 
 #[test]
 fn memory_hog_is_killed_with_137_and_an_oom_message() {
+    let _serial = serial();
     let out = output(&mut launcher(&[
         "--memory",
         "50m",
