@@ -297,6 +297,10 @@ fn setup_mounts(hardening: Option<&harden::Hardening>) {
         mkfile(rel(dev)).or_die(c"create ", dev);
         mount_in(dev, dev, c"", MS_BIND, c"");
     });
+    // The fresh tmpfs is empty: make the mount points rather than fail a mount first.
+    for dir in [c"/dev/pts", c"/dev/shm"] {
+        let _ = mkdir(rel(dir), 0o755);
+    }
     // No gid= option: gid 5 (tty) may be unmapped when rootless.
     mount_in(
         c"devpts",
@@ -364,10 +368,19 @@ fn enter_root() {
 
 /// Step 8: like docker -w, create the working directory (and its parents).
 fn enter_workdir(dir: &CStr) {
-    if chdir(dir) == Err(Errno::ENOENT) {
-        mkdir_p(dir, 0o755, c"mkdir ");
+    // "/" (the default): enter_root is already there.
+    if dir.to_bytes() == b"/" {
+        return;
     }
-    chdir(dir).or_die(c"chdir ", dir);
+    match chdir(dir) {
+        Err(Errno::ENOENT) => {
+            mkdir_p(dir, 0o755, c"mkdir ");
+            chdir(dir).or_die(c"chdir ", dir);
+        }
+        r => {
+            r.or_die(c"chdir ", dir);
+        }
+    }
 }
 
 /// mkdir -p, relative to the current directory, which is taken as the root:
