@@ -1,11 +1,7 @@
 //! The command line: argh definitions, turned into one validated [`Spec`].
 
-use std::time::Duration;
-
 use argh::FromArgs;
 
-use crate::cgroup::Limits;
-use crate::size;
 use crate::spec::{self, Spec};
 
 #[derive(FromArgs)]
@@ -135,7 +131,7 @@ pub fn parse(args: &[String]) -> Parsed {
     match Cli::from_args(&["launcher"], &strs) {
         Ok(cli) => match cli.command {
             Command::Check(_) => Parsed::Check,
-            Command::Run(run) => match run.into_spec() {
+            Command::Run(run) => match spec::build(run) {
                 Ok(spec) => Parsed::Run(Box::new(spec)),
                 Err(e) => Parsed::Exit { text: format!("launcher: {e}"), code: 125 },
             },
@@ -172,50 +168,10 @@ fn split_short_flags(args: &[String]) -> Vec<String> {
     out
 }
 
-impl RunArgs {
-    fn into_spec(self) -> Result<Spec, String> {
-        let limits = Limits {
-            pids: option("--pids-limit", &self.pids_limit, size::parse_pids_limit)?,
-            memory: option("--memory", &self.memory, size::parse_size)?,
-            memory_swap: option("--memory-swap", &self.memory_swap, size::parse_swap)?,
-            cpus: option("--cpus", &self.cpus, size::parse_cpus)?,
-        };
-        limits.validate()?;
-        let command = self.command;
-        spec::build(spec::Input {
-            rootfs: &self.rootfs,
-            hostname: self.hostname,
-            env: self.env,
-            workdir: self.workdir,
-            tty: self.tty,
-            interactive: self.interactive,
-            command,
-            limits,
-            cgroup_parent: self.cgroup_parent,
-            stop_timeout: Duration::from_secs(self.stop_timeout),
-            trace: self.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
-            cap_add: self.cap_add,
-            cap_drop: self.cap_drop,
-            security_opt: self.security_opt,
-            read_only: self.read_only,
-            net: self.net,
-            volumes: self.volume,
-        })
-    }
-}
-
-/// Parses an optional value, naming the option in the error.
-fn option<T>(
-    name: &str,
-    value: &Option<String>,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    value.as_deref().map(|v| parse(v).map_err(|e| format!("{name} {v:?}: {e}"))).transpose()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::size;
 
     /// xorshift64*: a small deterministic generator, so a failure replays.
     struct Rng(u64);

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::caps;
 use crate::cgroup::Limits;
+use crate::cli::RunArgs;
 use crate::mounts::Volume;
+use crate::size;
 
 /// Everything a run needs, validated: nothing below this point has to second-guess it.
 pub struct Spec {
@@ -38,27 +40,6 @@ pub struct Security {
     pub volumes: Vec<Volume>,
 }
 
-/// The raw values, as typed.
-pub struct Input<'a> {
-    pub rootfs: &'a str,
-    pub hostname: String,
-    pub env: Vec<String>,
-    pub workdir: String,
-    pub tty: bool,
-    pub interactive: bool,
-    pub command: Vec<String>,
-    pub limits: Limits,
-    pub cgroup_parent: Option<String>,
-    pub stop_timeout: Duration,
-    pub trace: bool,
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub security_opt: Vec<String>,
-    pub read_only: bool,
-    pub net: String,
-    pub volumes: Vec<String>,
-}
-
 /// Same default PATH as docker and the Alpine image.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -71,16 +52,24 @@ const MAX_ARGS_BYTES: usize = 2 * 1024 * 1024;
 /// And any one string longer than this (MAX_ARG_STRLEN, 32 pages).
 const MAX_ARG_STRLEN: usize = 32 * 4096;
 
-pub fn build(input: Input) -> Result<Spec, String> {
+/// Validates the command line (as argh parsed it) into a Spec.
+pub fn build(input: RunArgs) -> Result<Spec, String> {
     if input.command.is_empty() {
         return Err("no command given: usage: launcher run [OPTIONS] [--] CMD [ARGS...], e.g. launcher run -- /bin/sh".into());
     }
     if input.command[0].is_empty() {
         return Err("the command is an empty string: name a program, e.g. /bin/sh".into());
     }
+    let limits = Limits {
+        pids: option("--pids-limit", &input.pids_limit, size::parse_pids_limit)?,
+        memory: option("--memory", &input.memory, size::parse_size)?,
+        memory_swap: option("--memory-swap", &input.memory_swap, size::parse_swap)?,
+        cpus: option("--cpus", &input.cpus, size::parse_cpus)?,
+    };
+    limits.validate()?;
     check_hostname(&input.hostname)?;
     check_workdir(&input.workdir)?;
-    let rootfs = check_rootfs(input.rootfs)?;
+    let rootfs = check_rootfs(&input.rootfs)?;
     let security = security(&input, &rootfs)?;
     let env = environment(&input.hostname, input.tty, input.env)?;
     let mut all = input.command.iter().chain(env.iter());
@@ -109,12 +98,21 @@ pub fn build(input: Input) -> Result<Spec, String> {
         tty: input.tty,
         interactive: input.interactive,
         command: input.command,
-        limits: input.limits,
+        limits,
         cgroup_parent: input.cgroup_parent,
-        stop_timeout: input.stop_timeout,
-        trace: input.trace,
+        stop_timeout: Duration::from_secs(input.stop_timeout),
+        trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
         security,
     })
+}
+
+/// Parses an optional value, naming the option in the error.
+fn option<T>(
+    name: &str,
+    value: &Option<String>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    value.as_deref().map(|v| parse(v).map_err(|e| format!("{name} {v:?}: {e}"))).transpose()
 }
 
 fn check_hostname(name: &str) -> Result<(), String> {
@@ -163,7 +161,7 @@ fn check_rootfs(path: &str) -> Result<PathBuf, String> {
     Ok(canonical)
 }
 
-fn security(input: &Input, rootfs: &Path) -> Result<Security, String> {
+fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
     let mut security = Security {
         caps: caps::effective_set(&input.cap_add, &input.cap_drop)?,
         no_new_privs: true,
@@ -174,7 +172,7 @@ fn security(input: &Input, rootfs: &Path) -> Result<Security, String> {
             "none" => true,
             other => return Err(format!("--net {other:?}: use host (the default) or none")),
         },
-        volumes: input.volumes.iter().map(|v| Volume::parse(v, rootfs)).collect::<Result<_, _>>()?,
+        volumes: input.volume.iter().map(|v| Volume::parse(v, rootfs)).collect::<Result<_, _>>()?,
     };
     for opt in &input.security_opt {
         match opt.as_str() {
