@@ -19,7 +19,10 @@ fn main() {
     let target_dir = out_dir.join("init-target");
     let script = root.join("linker/init.ld");
 
-    for path in ["init/src", "init/Cargo.toml", "linker/init.ld", "Cargo.lock"] {
+    // The launcher's own link drops the unwind tables (see the script's comment).
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", root.join("linker/launcher.ld").display());
+
+    for path in ["init/src", "init/Cargo.toml", "linker/init.ld", "linker/launcher.ld", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 
