@@ -265,7 +265,12 @@ fn run(c: &Config) -> ! {
         send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master", c"");
     }
 
-    // 10. Made before the fork so that its failure can still be reported, and
+    // 10. The launcher made the container's cgroups while we built the mounts.
+    if has(c.flags.to_bytes(), b'g') {
+        join_cgroups();
+    }
+
+    // 11. Made before the fork so that its failure can still be reported, and
     // with all signals already queued, none is lost while CMD starts.
     let sfd = signalfd_all().or_die(c"signalfd", c"");
     trace::stamp(trace::FORKING);
@@ -274,7 +279,7 @@ fn run(c: &Config) -> ! {
         child(c, master, hardening);
     }
 
-    // 11. PID 1 needs none of its descriptors but the signalfd.
+    // 12. PID 1 needs none of its descriptors but the signalfd.
     if let Some(m) = master {
         close(m);
     }
@@ -284,6 +289,23 @@ fn run(c: &Config) -> ! {
         }
     }
     supervise(sfd, pid)
+}
+
+/// Joins each cgroup the launcher's `J` record brings a write-only fd of, by
+/// writing "0" (this process) to it, so the command and all it starts are
+/// inside the limits. The fds are v1 `tasks` files (moving the one thread of a
+/// process, and yourself, skips the kernel's global lock) and v2 `cgroup.procs`.
+fn join_cgroups() {
+    const WHAT: &CStr = c"join the container's cgroup";
+    let r = recv_fds(CHANNEL).or_die(WHAT, c"");
+    if r.tag != b'J' {
+        die(Errno::EINVAL, WHAT, c"");
+    }
+    for &fd in r.fds.iter().take(r.count) {
+        write(fd as usize, b"0").or_die(WHAT, c"");
+        close(fd as usize);
+    }
+    trace::stamp(trace::CGROUP_JOINED);
 }
 
 /// Steps 3 to 6, relative to the rootfs (our cwd).

@@ -63,6 +63,7 @@ const TIOCSCTTY: usize = 0x540e;
 const TIOCSPTLCK: usize = 0x4004_5431;
 const TIOCGPTPEER: usize = 0x5441;
 const MSG_TRUNC: usize = 0x20;
+const MSG_CMSG_CLOEXEC: usize = 0x4000_0000;
 const RESOLVE_IN_ROOT: u64 = 0x10;
 const SECCOMP_SET_MODE_FILTER: usize = 1;
 const CAP_VERSION_3: u32 = 0x2008_0522;
@@ -308,7 +309,7 @@ struct MsgHdr {
     namelen: u32,
     iov: *const IoVec<'static>,
     iovlen: usize,
-    control: *const CmsgFd,
+    control: *const u8,
     controllen: usize,
     flags: i32,
 }
@@ -338,12 +339,62 @@ pub fn send(sock: usize, iov: &[IoVec], pass: Option<usize>) -> Res {
         namelen: 0,
         iov: iov.as_ptr().cast(),
         iovlen: iov.len(),
-        control: if pass.is_some() { &cmsg } else { null() },
+        control: if pass.is_some() { (&cmsg as *const CmsgFd).cast() } else { null() },
         controllen: if pass.is_some() { size_of::<CmsgFd>() } else { 0 },
         flags: 0,
     };
     // SAFETY: `msg` and everything it points to (iov buffers, cmsg) live across the call.
     unsafe { syscall!(Sysno::sendmsg, sock, &msg as *const MsgHdr, MSG_NOSIGNAL) }
+}
+
+/// The most descriptors one received record may carry: the launcher sends one
+/// per cgroup hierarchy (v1: pids, memory, cpu; v2: one).
+pub const MAX_FDS: usize = 4;
+
+/// A cmsghdr with room for MAX_FDS descriptors (CMSG_SPACE of them).
+#[repr(C)]
+struct CmsgFds {
+    len: usize,
+    level: i32,
+    kind: i32,
+    fds: [i32; MAX_FDS],
+}
+
+/// A one-byte record and the descriptors that came with it.
+pub struct Received {
+    pub tag: u8,
+    pub fds: [i32; MAX_FDS],
+    pub count: usize,
+}
+
+/// Receives a one-byte record with up to MAX_FDS descriptors (close-on-exec).
+/// EOF, or a peer that went away, reads as tag 0.
+pub fn recv_fds(sock: usize) -> Result<Received, Errno> {
+    let mut tag = [0u8];
+    let iov = IoVec { base: tag.as_mut_ptr(), len: 1, _life: core::marker::PhantomData };
+    let mut cmsg = CmsgFds { len: 0, level: 0, kind: 0, fds: [-1; MAX_FDS] };
+    let msg = MsgHdr {
+        name: null(),
+        namelen: 0,
+        iov: &iov,
+        iovlen: 1,
+        control: (&mut cmsg as *mut CmsgFds).cast(),
+        controllen: size_of::<CmsgFds>(),
+        flags: 0,
+    };
+    // SAFETY: the kernel writes at most 1 byte into `tag` (through the iovec
+    // made from a mutable pointer) and at most `controllen` bytes into `cmsg`;
+    // both live across the call.
+    unsafe { syscall!(Sysno::recvmsg, sock, &msg as *const MsgHdr, MSG_CMSG_CLOEXEC) }?;
+    // The peer is our launcher on a private socketpair without SO_PASSCRED:
+    // control data can only be SCM_RIGHTS.
+    let count = cmsg.len.saturating_sub(size_of::<usize>() + 2 * size_of::<i32>()) / size_of::<i32>();
+    Ok(Received { tag: tag[0], fds: cmsg.fds, count: count.min(MAX_FDS) })
+}
+
+pub fn write(fd: usize, buf: &[u8]) -> Res {
+    // SAFETY: the kernel reads at most buf.len() bytes of the live slice.
+    unsafe { syscall!(Sysno::write, fd, buf.as_ptr(), buf.len()) }
 }
 
 /// A close-on-exec signalfd for every signal (all of which the caller keeps blocked).

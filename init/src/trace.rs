@@ -25,12 +25,13 @@ pub const DEV: usize = 5;
 pub const SYS: usize = 6;
 pub const EXTRA_MOUNTS: usize = 7;
 pub const PIVOTED: usize = 8;
-pub const FORKING: usize = 9;
+pub const CGROUP_JOINED: usize = 9;
+pub const FORKING: usize = 10;
 /// In the command's process from here on.
-pub const FORKED: usize = 10;
-pub const SESSION: usize = 11;
-pub const EXEC: usize = 12;
-const COUNT: usize = 13;
+pub const FORKED: usize = 11;
+pub const SESSION: usize = 12;
+pub const EXEC: usize = 13;
+const COUNT: usize = 14;
 
 static ON: AtomicBool = AtomicBool::new(false);
 // Atomics only to stay out of `static mut`: init has one thread, and a

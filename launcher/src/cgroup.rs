@@ -26,7 +26,7 @@ mod v2;
 use std::ffi::CString;
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -208,14 +208,77 @@ pub fn parse_proc_cgroup(text: &str) -> Vec<Membership> {
         .collect()
 }
 
+/// Reads a /proc or cgroupfs file. They report a size of 0, on which
+/// `fs::read_to_string` probes with reads of 32, 64, 128... bytes, and the
+/// kernel formats the text again for each; one 16 KiB buffer takes it in one
+/// read (/proc/self/mountinfo: 146 us down to 30 us here).
 fn read(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))
+    let mut text = String::with_capacity(16 << 10);
+    fs::File::open(path)
+        .and_then(|mut f| io::Read::read_to_string(&mut f, &mut text))
+        .map_err(|e| format!("read {}: {e}", path.display()))?;
+    Ok(text)
+}
+
+/// The cgroup mounts where systemd and the distributions put them: cgroup2 at
+/// /sys/fs/cgroup, or a tmpfs there with each v1 hierarchy in a directory
+/// named after its controllers and cgroup2 in `unified`. statfs checks that
+/// layout in a few us, where /proc/self/mountinfo costs ~120 us to read and
+/// parse here (more with many mounts); it is read when the layout differs.
+/// Every hierarchy this process is in must be there and mounted from its root,
+/// so that our own cgroup directory exists beneath it.
+fn usual_mounts(member: &[Membership]) -> Option<Vec<Mount>> {
+    let base = Path::new("/sys/fs/cgroup");
+    let mount = |point: PathBuf, v2, options| Mount { point, root: "/".into(), v2, options };
+    match fs_type(base)? {
+        libc::CGROUP2_SUPER_MAGIC => return Some(vec![mount(base.to_path_buf(), true, Vec::new())]),
+        libc::TMPFS_MAGIC => {}
+        _ => return None,
+    }
+    let mut mounts = Vec::new();
+    for m in member {
+        let (dir, magic) = match (m.id, m.controllers.as_slice()) {
+            (0, []) => ("unified".to_string(), libc::CGROUP2_SUPER_MAGIC),
+            (0, _) | (_, []) => return None,
+            (_, [only]) if only.starts_with("name=") => {
+                (only["name=".len()..].to_string(), libc::CGROUP_SUPER_MAGIC)
+            }
+            (_, list) => (list.join(","), libc::CGROUP_SUPER_MAGIC),
+        };
+        let point = base.join(dir);
+        if fs_type(&point)? != magic || !join_rel(&point, &m.path).is_dir() {
+            return None;
+        }
+        mounts.push(mount(point, m.id == 0, m.controllers.clone()));
+    }
+    Some(mounts)
+}
+
+/// The filesystem type (statfs f_type) at `path`.
+fn fs_type(path: &Path) -> Option<libc::c_long> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statfs is valid; statfs writes into it and reads the
+    // NUL-terminated path, both live across the call.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    (unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0).then_some(st.f_type as libc::c_long)
 }
 
 impl Host {
+    /// The hierarchies of the controllers the launcher can limit (and cgroup2),
+    /// and where they are mounted.
     pub fn probe() -> Result<Host, String> {
-        let mounts = parse_mountinfo(&read(Path::new("/proc/self/mountinfo"))?);
-        let member = parse_proc_cgroup(&read(Path::new("/proc/self/cgroup"))?);
+        Host::probe_for(&Controller::ALL)
+    }
+
+    /// As `probe`, but with the v1 hierarchies of `needed` only (and cgroup2):
+    /// the start path checks no more than it uses.
+    pub fn probe_for(needed: &[Controller]) -> Result<Host, String> {
+        let mut member = parse_proc_cgroup(&read(Path::new("/proc/self/cgroup"))?);
+        member.retain(|m| m.id == 0 || m.controllers.iter().any(|c| needed.iter().any(|n| n.name() == c)));
+        let mounts = match usual_mounts(&member) {
+            Some(mounts) => mounts,
+            None => parse_mountinfo(&read(Path::new("/proc/self/mountinfo"))?),
+        };
         let mut host = Host { mounts, member, v2_controllers: Vec::new() };
         if let Some(m) = host.v2_mount() {
             // The controllers of the hierarchy's root; a mount of a sub-tree (in a
@@ -345,6 +408,9 @@ pub(crate) fn mkdir(path: &Path) -> Result<bool, String> {
 /// Make `dir` and any missing ancestors below `base`; returns the ones made, deepest first.
 pub(crate) fn mkdir_p(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut made = Vec::new();
+    if dir.is_dir() {
+        return Ok(made); // the usual case: one stat instead of a mkdir per level
+    }
     let rel = dir.strip_prefix(base).unwrap_or(Path::new(""));
     let mut p = base.to_path_buf();
     for part in rel.components() {
@@ -472,10 +538,16 @@ impl Plan {
 }
 
 /// Decide, for these controllers, where the container cgroup goes.
-pub fn plan(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Result<Plan, String> {
+/// `container`: the container's init, if already cloned into our cgroup.
+pub fn plan(
+    host: &Host,
+    needed: &[Controller],
+    parent: Option<&Path>,
+    container: Option<libc::pid_t>,
+) -> Result<Plan, String> {
     let on_v2: Vec<Controller> = needed.iter().copied().filter(|c| host.on_v2(*c)).collect();
     let on_v1: Vec<Controller> = needed.iter().copied().filter(|c| !host.on_v2(*c)).collect();
-    let v2 = if on_v2.is_empty() { None } else { Some(v2::place(host, &on_v2, parent)?) };
+    let v2 = if on_v2.is_empty() { None } else { Some(v2::place(host, &on_v2, parent, container)?) };
     let v1 = v1::places(host, &on_v1, parent)?;
     Ok(Plan { v2, v1 })
 }
@@ -497,7 +569,6 @@ pub(crate) struct MovedSelf {
 
 pub struct Cgroup {
     leaves: Vec<Leaf>,
-    fd: Option<OwnedFd>,
     /// Parent directories this launcher made, deepest first; removed when empty.
     made: Vec<PathBuf>,
     moved: Option<MovedSelf>,
@@ -508,57 +579,48 @@ pub struct Cgroup {
 impl Cgroup {
     /// Make the container's cgroup(s) named `name` and write the limits. Stale
     /// cgroups of dead launchers in the same parents are swept first.
-    pub fn create(name: &str, limits: &Limits, parent: Option<&Path>) -> Result<Cgroup, String> {
+    /// `container` is the already cloned init, which joins by itself later
+    /// (`join_fds`), and which a launcher that moves out of its own cgroup
+    /// (v2, `Rule::MoveSelf`) takes along.
+    pub fn create(
+        name: &str,
+        limits: &Limits,
+        parent: Option<&Path>,
+        container: Option<libc::pid_t>,
+    ) -> Result<Cgroup, String> {
         limits.validate()?;
         let needed = limits.controllers();
         if needed.is_empty() {
             return Err("cgroup: no limit asked, so no cgroup should be made".into());
         }
-        let host = Host::probe()?;
-        let plan = plan(&host, &needed, parent)?;
-        let mut cg =
-            Cgroup { leaves: Vec::new(), fd: None, made: Vec::new(), moved: None, memory: None, done: false };
+        let plan = plan(&Host::probe_for(&needed)?, &needed, parent, container)?;
+        let mut cg = Cgroup { leaves: Vec::new(), made: Vec::new(), moved: None, memory: None, done: false };
         // On error, `cg` is dropped and removes whatever was made so far.
         for place in &plan.v1 {
             v1::create(&mut cg, place, name, limits)?;
         }
         if let Some(place) = &plan.v2 {
-            v2::create(&mut cg, place, name, limits)?;
+            v2::create(&mut cg, place, name, limits, container)?;
         }
         Ok(cg)
     }
 
-    /// v2: a directory fd of the leaf for clone3's CLONE_INTO_CGROUP.
-    pub fn clone_into_fd(&self) -> Option<RawFd> {
-        self.fd.as_ref().map(|f| f.as_raw_fd())
-    }
-
-    /// For each v1 leaf, its `cgroup.procs` opened for writing: the container's
-    /// first process writes "0" to each, joining by itself before it execs init.
-    /// A process that moves itself skips the kernel's global threadgroup lock
-    /// that moving another process takes (measured here: 12-22 us instead of
-    /// 233 us per hierarchy). The v2 leaf is entered at clone (CLONE_INTO_CGROUP).
-    pub fn self_join_fds(&self) -> Result<Vec<OwnedFd>, String> {
+    /// One write-only fd per leaf, for init to join by writing "0" (itself):
+    /// a process moving itself is cheaper than being moved. On v1 the file is
+    /// `tasks`: moving one thread (init's only one) that is the writer skips the
+    /// kernel's global threadgroup lock, whose rare RCU wait cost up to 14 ms
+    /// here with `cgroup.procs`. v2 has no such file for a whole process.
+    pub fn join_fds(&self) -> Result<Vec<OwnedFd>, String> {
         self.leaves
             .iter()
-            .filter(|leaf| !leaf.v2)
             .map(|leaf| {
-                let path = leaf.path.join("cgroup.procs");
+                let path = leaf.path.join(if leaf.v2 { "cgroup.procs" } else { "tasks" });
                 let file = fs::OpenOptions::new().write(true).open(&path).map_err(|e| {
                     format!("open {}: {e}: is the cgroup writable? run `launcher check`", path.display())
                 })?;
                 Ok(OwnedFd::from(file))
             })
             .collect()
-    }
-
-    /// Moves `pid` into the v2 leaf, for a child that clone3 could not place
-    /// there at birth (a kernel or seccomp profile without clone3).
-    pub fn attach_v2(&self, pid: libc::pid_t) -> Result<(), String> {
-        for leaf in self.leaves.iter().filter(|leaf| leaf.v2) {
-            write_file(&leaf.path.join("cgroup.procs"), &pid.to_string())?;
-        }
-        Ok(())
     }
 
     /// The leaf directories (v1: one per hierarchy; v2: one).
@@ -598,7 +660,6 @@ impl Cgroup {
             return;
         }
         self.done = true;
-        self.fd = None;
         for leaf in &self.leaves {
             if let Err(e) = destroy(&leaf.path, leaf.v2) {
                 crate::status::say(&format!("warning: {e}; the next run with limits removes it"));

@@ -7,8 +7,11 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// The fd number the child and init expect their end on.
 pub const CHILD_FD: RawFd = 3;
-/// Launcher to child: id maps written and cgroup joined, exec init.
-pub const GO: u8 = b'G';
+/// Launcher to init: the container's cgroups are made; the record carries one
+/// write-only fd per hierarchy for init to join by (FLAGS has `g`).
+pub const JOIN: u8 = b'J';
+/// The most fds init takes in one record (init/src/sys.rs, MAX_FDS).
+const MAX_FDS: usize = 4;
 const ERROR: u8 = b'E';
 const CONFIG: u8 = b'C';
 const PTY: u8 = b'P';
@@ -64,6 +67,41 @@ pub fn send(fd: RawFd, record: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Sends the one-byte record `tag` with `fds` attached (SCM_RIGHTS).
+pub fn send_fds(fd: RawFd, tag: u8, fds: &[RawFd]) -> io::Result<()> {
+    if fds.len() > MAX_FDS {
+        return Err(io::Error::other(format!("{} fds in one record, init takes {MAX_FDS}", fds.len())));
+    }
+    let data_len = std::mem::size_of_val(fds) as u32;
+    // Room for CMSG_SPACE(MAX_FDS ints), aligned as cmsghdr wants.
+    let mut control = [0u64; 2 + MAX_FDS / 2];
+    let mut iov = libc::iovec { iov_base: &tag as *const u8 as *mut _, iov_len: 1 };
+    // SAFETY: an all-zero msghdr is valid; its pointers are set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !fds.is_empty() {
+        msg.msg_control = control.as_mut_ptr() as *mut _;
+        // SAFETY: msg_control points at `control`, which holds CMSG_SPACE(data_len)
+        // bytes (fds.len() <= MAX_FDS), so the first header and its data fit.
+        unsafe {
+            msg.msg_controllen = libc::CMSG_SPACE(data_len) as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(data_len) as _;
+            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg) as *mut RawFd, fds.len());
+        }
+    }
+    // SAFETY: msg and what it points at (tag, control) live across the call;
+    // the kernel only reads them.
+    let sent = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+    if sent != 1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Returns (launcher's end, container's end), both close-on-exec.
 pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -76,15 +114,6 @@ pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both fds were just created and are owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// One-byte write without allocation (also used in the forked child).
-pub fn send_byte(fd: RawFd, byte: u8) -> io::Result<()> {
-    // SAFETY: writes one byte from a live stack variable.
-    match unsafe { libc::write(fd, &byte as *const u8 as *const _, 1) } {
-        1 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
-    }
 }
 
 /// An error record, built on the stack: the forked child must not allocate.

@@ -56,7 +56,6 @@ fn report() -> Report {
         },
     );
     namespaces(&mut r, euid);
-    clone3(&mut r);
     pivot_root(&mut r);
     cgroups(&mut r);
     r.line(
@@ -165,25 +164,6 @@ fn namespaces(r: &mut Report, euid: u32) {
     }
 }
 
-fn clone3(r: &mut Report) {
-    // A zero size is refused before anything is created: EINVAL (or E2BIG)
-    // means the syscall is there, ENOSYS that it is not.
-    // SAFETY: clone3 with a NULL argument and size 0 never creates a process.
-    let rc = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
-    let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
-    let text = match (rc, errno) {
-        (-1, libc::EINVAL) | (-1, libc::E2BIG) => {
-            "present (a v2 cgroup is entered at birth with CLONE_INTO_CGROUP)".to_string()
-        }
-        (-1, libc::ENOSYS) => {
-            "absent (ENOSYS): clone is used instead, and the cgroup is joined by a write".to_string()
-        }
-        (-1, e) => format!("filtered ({}): clone is used instead", strerror(e)),
-        _ => "unexpected success with a zero-size argument".to_string(),
-    };
-    r.line("clone3:", text);
-}
-
 fn pivot_root(r: &mut Report) {
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     // The last mount on / is the visible one.
@@ -246,7 +226,7 @@ fn cgroups(r: &mut Report) {
             Controller::Memory => "--memory",
             Controller::Cpu => "--cpus",
         };
-        match cgroup::plan(&host, &[c], None) {
+        match cgroup::plan(&host, &[c], None, None) {
             Ok(_) => usable.push(format!("{} ({flag})", c.name())),
             Err(e) => r.line(&format!("  {flag}:"), format!("not usable: {e}")),
         }
@@ -254,7 +234,7 @@ fn cgroups(r: &mut Report) {
     if !usable.is_empty() {
         r.line("limits usable:", usable.join(", "));
     }
-    if let Ok(plan) = cgroup::plan(&host, &Controller::ALL, None) {
+    if let Ok(plan) = cgroup::plan(&host, &Controller::ALL, None, None) {
         r.line("next cgroup:", "(only made when a limit is asked)");
         for l in plan.describe() {
             r.more(l);
@@ -273,7 +253,6 @@ mod tests {
         println!("{text}");
         assert!(r.ok, "{text}");
         assert!(text.contains("namespaces:       ok"), "{text}");
-        assert!(text.contains("clone3:           present"), "{text}");
         assert!(text.contains("pivot_root:       ok"), "{text}");
         assert!(text.contains("cgroups:"), "{text}");
         assert!(text.contains("launcher-<pid>"), "{text}");

@@ -112,7 +112,7 @@ pub struct RunArgs {
 }
 
 #[derive(FromArgs)]
-/// Print what this host supports (user namespaces, cgroups, clone3, pivot_root)
+/// Print what this host supports (user namespaces, cgroups, pivot_root)
 /// and where the next container's cgroup would go; exit 0 when `run` can work.
 #[argh(subcommand, name = "check", help_triggers("-h", "--help"))]
 pub struct CheckArgs {}

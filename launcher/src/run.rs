@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cgroup::{self, Cgroup};
-use crate::channel::{self, Message, GO};
+use crate::channel::{self, Message, JOIN};
 use crate::child::{self, InitCommand};
 use crate::idmap::IdMap;
 use crate::initexe;
@@ -24,15 +24,8 @@ use crate::tty::{self, Relay};
 pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
     // Block before anything exists that a signal could leave behind.
     let signals = SignalFd::block().map_err(|e| format!("set up signal handling: {e}"))?;
-    let mut cgroup = match spec.limits.is_empty() {
-        true => None,
-        false => {
-            let parent = spec.cgroup_parent.as_deref().map(Path::new);
-            Some(Cgroup::create(&cgroup::default_name(), &spec.limits, parent)?)
-        }
-    };
-    trace.mark("cgroup ready");
-    let result = start_and_wait(spec, trace, &signals, cgroup.as_ref());
+    let mut cgroup = None;
+    let result = start_and_wait(spec, trace, &signals, &mut cgroup);
     if let Some(cgroup) = cgroup.as_mut() {
         if result.is_ok() {
             if let Some(oom) = cgroup.oom_message() {
@@ -50,16 +43,11 @@ fn start_and_wait(
     spec: &Spec,
     trace: &Trace,
     signals: &SignalFd,
-    cgroup: Option<&Cgroup>,
+    cgroup: &mut Option<Cgroup>,
 ) -> Result<i32, String> {
     let init = initexe::memfd()?;
     let (ours, theirs) = channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
     let command = init_command(spec);
-    let join_files = match cgroup {
-        Some(cgroup) => cgroup.self_join_fds()?,
-        None => Vec::new(),
-    };
-    let join_fds: Vec<RawFd> = join_files.iter().map(AsRawFd::as_raw_fd).collect();
     let security = &spec.security;
     let filter =
         if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
@@ -75,30 +63,43 @@ fn start_and_wait(
     let idmap = IdMap::for_caller();
     trace.mark("prepared");
 
-    let cloned =
-        namespaces::clone_container(security.no_network, cgroup.and_then(Cgroup::clone_into_fd), || {
-            child::exec_init(theirs.as_raw_fd(), init.as_raw_fd(), &join_fds, &command)
-        })
-        .map_err(|e| {
-            format!(
-                "clone into new user, PID, mount, UTS and IPC namespaces: {e}: {}",
-                namespaces::userns_blocker()
-            )
-        })?;
-    let mut container = Container { pid: cloned.pid, reaped: false };
-    drop((theirs, join_files));
+    let go = child::Go::new()?;
+    let pid = namespaces::clone_container(security.no_network, || {
+        child::exec_init(theirs.as_raw_fd(), go.as_raw_fd(), init.as_raw_fd(), &command)
+    })
+    .map_err(|e| {
+        format!(
+            "clone into new user, PID, mount, UTS and IPC namespaces: {e}: {}",
+            namespaces::userns_blocker()
+        )
+    })?;
+    let mut container = Container { pid, reaped: false };
+    drop(theirs);
     trace.mark("cloned");
 
     idmap.write(container.pid)?;
     trace.mark("id maps written");
-    if let Some(cgroup) = cgroup.filter(|c| c.clone_into_fd().is_some() && !cloned.in_cgroup) {
-        cgroup.attach_v2(container.pid)?;
-        trace.mark("cgroup v2 attached (no clone3)");
-    }
-    channel::send_byte(ours.as_raw_fd(), GO).map_err(|e| format!("release the container: {e}"))?;
+    go.release().map_err(|e| format!("release the container: {e}"))?;
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
-    drop(init);
+    drop((go, init));
     trace.mark("released");
+
+    // init now builds the container's mounts, which takes longer than making
+    // the cgroup here; it joins the cgroup before it forks the command.
+    if !spec.limits.is_empty() {
+        let parent = spec.cgroup_parent.as_deref().map(Path::new);
+        let made = Cgroup::create(&cgroup::default_name(), &spec.limits, parent, Some(pid))?;
+        let made = cgroup.insert(made);
+        let files = made.join_fds()?;
+        trace.mark("cgroup made");
+        let fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
+        match channel::send_fds(ours.as_raw_fd(), JOIN, &fds) {
+            // init has already failed; the event loop reads its error record.
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
+            Err(e) => return Err(format!("send init its cgroup: {e}")),
+            Ok(()) => {}
+        }
+    }
 
     let code = EventLoop::new(spec, trace, signals, ours, container.pid).run(&mut container)?;
     trace.mark("container exited");
@@ -118,19 +119,19 @@ fn init_command(spec: &Spec) -> InitCommand {
         cstr(spec.rootfs.as_os_str().as_bytes()),
         cstr(spec.hostname.as_bytes()),
         cstr(spec.workdir.as_bytes()),
-        // c: a config record follows on the channel; t: allocate a pty;
-        // T: send trace stamps.
-        cstr(match (spec.tty, spec.trace) {
-            (false, false) => b"c",
-            (true, false) => b"ct",
-            (false, true) => b"cT",
-            (true, true) => b"ctT",
-        }),
+        cstr(init_flags(spec).as_bytes()),
         cstr(winsize.as_bytes()),
     ];
     argv.extend(spec.command.iter().map(|a| cstr(a.as_bytes())));
     let env = spec.env.iter().map(|v| cstr(v.as_bytes())).collect();
     InitCommand::new(argv, env)
+}
+
+/// init's FLAGS: c: a config record follows on the channel; t: allocate a pty;
+/// T: send trace stamps; g: a cgroup record comes before the fork.
+fn init_flags(spec: &Spec) -> String {
+    let letters = [(true, 'c'), (spec.tty, 't'), (spec.trace, 'T'), (!spec.limits.is_empty(), 'g')];
+    letters.iter().filter(|(on, _)| *on).map(|(_, c)| *c).collect()
 }
 
 /// The init process; killed and reaped if we leave early, so no error path

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 /// The names of init's stamps, by index, as (process, phase). Must match
 /// init/src/trace.rs, phase for phase.
-const INIT_PHASES: [(&str, &str); 13] = [
+const INIT_PHASES: [(&str, &str); 14] = [
     ("init", "started"),
     ("init", "config record read"),
     ("init", "hostname set"),
@@ -24,6 +24,7 @@ const INIT_PHASES: [(&str, &str); 13] = [
     ("init", "/sys bound read-only"),
     ("init", "config mounts and /tmp done"),
     ("init", "pivot_root done, old root detached"),
+    ("init", "cgroups joined"),
     ("init", "workdir, pty, signalfd ready: forking"),
     ("command", "forked"),
     ("command", "signals unblocked, session (and tty) set"),

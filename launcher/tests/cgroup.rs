@@ -220,6 +220,27 @@ fn cgroup_of_a_sigkilled_launcher_is_removed_by_the_next_run() {
 }
 
 #[test]
+fn a_start_that_fails_while_the_cgroup_is_made_reports_inits_error_and_leaves_nothing() {
+    let _serial = serial();
+    // init fails in its mounts, while (or before) the launcher makes the
+    // cgroup: the error is init's, and the cgroup is removed all the same.
+    let child =
+        launcher(&["--pids-limit", "10", "--memory", "50m", "-w", "/proc/nope/dir", "--", "/bin/true"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 125);
+    assert!(stderr(&out).contains("mkdir /proc/nope: No such file or directory"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "one error line: {}", stderr(&out));
+    let found =
+        Command::new("find").args(["/sys/fs/cgroup", "-name", &format!("launcher-{pid}*")]).output().unwrap();
+    assert!(found.stdout.is_empty(), "cgroups left behind:\n{}", stdout(&found));
+}
+
+#[test]
 fn no_limit_means_no_cgroup() {
     let _serial = serial();
     let out = output(&mut launcher(&["--", "/bin/cat", "/proc/self/cgroup"]));
@@ -253,9 +274,14 @@ fn rootless_limits_use_the_delegated_cgroup_and_refuse_without_it() {
     let script = repo_root().join("scripts/cgroup.sh");
     // Without delegation: a clear refusal that names the fix, never a silent run.
     let _ = Command::new(&script).args(["--remove", TEST_USER]).output();
-    let out = output(&mut launcher_rootless(&["--pids-limit", "10", "--", "/bin/true"]));
+    // The cgroup is made after the clone, while init sets up: the refusal
+    // must also end that init, which never forks the command.
+    let sleep = long_sleep();
+    let out = output(&mut launcher_rootless(&["--pids-limit", "10", "--", "sleep", &sleep]));
     assert_code(&out, 125);
     assert!(stderr(&out).contains("sudo make cgroup"), "{}", stderr(&out));
+    let left = Command::new("pgrep").args(["-f", &sleep]).output().unwrap();
+    assert!(left.stdout.is_empty(), "processes left behind: {}", stdout(&left));
     // With it (what `sudo make cgroup` does): the limit is enforced.
     let made = Command::new(&script).arg(TEST_USER).output().unwrap();
     assert!(made.status.success(), "scripts/cgroup.sh {TEST_USER}: {}", stderr(&made));

@@ -122,7 +122,6 @@ fn trace_shows_launcher_init_and_command_phases_in_time_order() {
         launcher,
         [
             "command line parsed",
-            "cgroup ready",
             "prepared",
             "cloned",
             "id maps written",
@@ -162,11 +161,23 @@ fn trace_with_a_tty_limits_and_rootless() {
     let out = output(&mut launcher(&["--trace", "--pids-limit", "20", "--", "/bin/true"]));
     assert_code(&out, 0);
     let events = check_full_trace(&out);
-    let at = |phase| position(&events, "launcher", phase, &out);
-    // The cgroup exists before the clone (the child joins it itself, or is
-    // born in it on v2) and is removed after the container has exited.
-    assert!(at("cgroup ready") < at("cloned"), "{}", stderr(&out));
-    assert!(at("container exited") < at("cgroup removed"), "{}", stderr(&out));
+    let at = |who, phase| position(&events, who, phase, &out);
+    // The launcher makes the cgroup while init builds the mounts; init joins
+    // it after they are done and before it forks the command; the cgroup is
+    // removed after the container has exited.
+    assert!(at("launcher", "released") < at("launcher", "cgroup made"), "{}", stderr(&out));
+    assert!(at("launcher", "cgroup made") < at("init", "cgroups joined"), "{}", stderr(&out));
+    assert!(
+        at("init", "pivot_root done, old root detached") < at("init", "cgroups joined"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        at("init", "cgroups joined") < at("init", INIT_PHASES[INIT_PHASES.len() - 1]),
+        "{}",
+        stderr(&out)
+    );
+    assert!(at("launcher", "container exited") < at("launcher", "cgroup removed"), "{}", stderr(&out));
 
     let out = output(&mut launcher_rootless(&["--trace", "--", "/bin/true"]));
     assert_code(&out, 0);

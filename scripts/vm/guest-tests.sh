@@ -15,6 +15,9 @@ USER_CG=$CG/launcher.user-$USER_ID
 # session cgroup with other processes, and the user's in the delegated subtree, as the
 # launcher's "not inside launcher.user-UID" error tells users to arrange.
 ROOT_LOGIN_CG=$CG/vm-login
+# A cgroup in which the launcher finds itself alone (as in a systemd scope): it moves
+# itself and its container's init into a leaf of their own there (Rule::MoveSelf).
+ALONE_CG=$CG/vm-alone
 USER_SESSION_CG=$USER_CG/session
 HOLDERS=
 T=/tmp/t
@@ -48,7 +51,8 @@ launch_cmd() {
 		set -- "$LAUNCHER" "$@"
 	fi
 	if [ -n "$FROM" ]; then
-		set -- sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$FROM" timeout -k 5 60 "$@"
+		# timeout stays outside FROM: there the launcher is alone but for holders.
+		set -- timeout -k 5 60 sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$FROM" "$@"
 	else
 		set -- timeout -k 5 60 "$@"
 	fi
@@ -83,6 +87,7 @@ container_cgroup() {
 	i=0
 	while [ $i -lt 200 ]; do
 		for d in $(new_cgroups); do
+			case $d in *-self) continue ;; esac # the launcher's own leaf (MoveSelf)
 			if read -r pid 2>/dev/null <"$d/cgroup.procs"; then cg=$d; fi
 		done
 		[ -n "$cg" ] && return 0
@@ -252,6 +257,43 @@ t_cpus() {
 	fi
 }
 
+# Alone in its cgroup, the launcher moves itself and the container's init into a leaf
+# launcher-PID-self beside the container's launcher-PID, and back when done.
+t_moveself() {
+	launch_bg $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/sleep 2
+	if ! container_cgroup; then
+		wait_bg
+		fail $n "no cgroup with processes appeared below $CG (launcher exited $rc)"
+		show $T.out $T.err
+		return
+	fi
+	self=
+	for d in "$FROM"/launcher-*-self; do [ -d "$d" ] && self=$d; done
+	holder=
+	[ -n "$self" ] && read -r holder <"$self/cgroup.procs"
+	max=?
+	read -r max <"$cg/pids.max" || true
+	wait_bg
+	case $cg in
+	"$FROM"/launcher-*) ;;
+	*)
+		fail $n "the container's cgroup is $cg, want one below $FROM, where the launcher was alone"
+		show $T.err
+		return
+		;;
+	esac
+	if [ -z "$holder" ]; then
+		fail $n "no launcher-PID-self leaf with the launcher in it below $FROM"
+	elif [ "$max" != 10 ]; then
+		fail $n "$cg/pids.max is '$max', want 10"
+	elif [ $rc != 0 ]; then
+		fail $n "launcher exited $rc, want 0"
+		show $T.out $T.err
+	else
+		pass $n
+	fi
+}
+
 t_limits() {
 	launch $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/true
 	if [ $rc != 125 ]; then
@@ -292,7 +334,7 @@ prepare_user() {
 	[ -d "$USER_SESSION_CG" ] || mkdir "$USER_SESSION_CG" || return 1
 	chown $USER_ID:$USER_ID "$USER_SESSION_CG" "$USER_SESSION_CG/cgroup.procs" \
 		"$USER_SESSION_CG/cgroup.subtree_control" "$USER_SESSION_CG/cgroup.threads" || return 1
-	mkdir "$ROOT_LOGIN_CG" || return 1
+	mkdir "$ROOT_LOGIN_CG" "$ALONE_CG" || return 1
 	hold "$ROOT_LOGIN_CG"
 	hold "$USER_SESSION_CG"
 }
@@ -320,6 +362,7 @@ suite() {
 }
 suite root root "$ROOT_LOGIN_CG" help check smoke pids memory cpus
 suite root-in-root-cgroup root "" pids cpus
+suite root-alone root "$ALONE_CG" moveself memory
 suite user user "$USER_SESSION_CG" help check smoke pids memory cpus
 suite user-outside-delegation user "" limits
 echo "DONE $passed passed, $failed failed"

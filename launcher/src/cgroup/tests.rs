@@ -21,12 +21,37 @@ fn dead_pid() -> libc::pid_t {
     pid
 }
 
-/// Moves another process into every leaf, as root may (the launcher's own
-/// container joins by itself, see `self_join_fds`).
+/// Moves another process into every leaf, as root may.
 fn join_all(cg: &Cgroup, pid: libc::pid_t) {
     for leaf in cg.paths() {
         fs::write(leaf.join("cgroup.procs"), pid.to_string()).unwrap();
     }
+}
+
+/// A `sleep 60` that joins every leaf by itself through `join_fds` before it
+/// execs, as the container's init does.
+fn self_joined_sleeper(cg: &Cgroup) -> Child {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let files = cg.join_fds().unwrap();
+    let fds: Vec<i32> = files.iter().map(|f| f.as_raw_fd()).collect();
+    let mut cmd = Command::new("sleep");
+    cmd.arg("60");
+    // SAFETY: between fork and exec the closure only calls write(2), which is
+    // async-signal-safe, on fds that `files` keeps open until spawn returns.
+    unsafe {
+        cmd.pre_exec(move || {
+            for &fd in &fds {
+                if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("spawn sleep 60 joining the cgroup");
+    drop(files);
+    child
 }
 
 fn test_name(tag: &str) -> String {
@@ -108,14 +133,13 @@ fn v1_create_attach_remove() {
         memory_swap: None,
         cpus: Some(Cpus { quota: 50_000, period: 100_000 }),
     };
-    let p = plan(&host, &limits.controllers(), None).unwrap();
+    let p = plan(&host, &limits.controllers(), None, None).unwrap();
     assert!(p.v2.is_none() || !host.v2_controllers.is_empty(), "unexpected v2 plan: {p:?}");
     if p.v1.is_empty() {
         panic!("this test expects the v1 controllers pids, memory, cpu (hybrid host); plan: {p:?}");
     }
     let name = test_name("v1");
-    let mut cg = Cgroup::create(&name, &limits, None).unwrap();
-    assert!(cg.clone_into_fd().is_none());
+    let mut cg = Cgroup::create(&name, &limits, None, None).unwrap();
     let leaves: Vec<PathBuf> = cg.paths().iter().map(|p| p.to_path_buf()).collect();
     assert_eq!(leaves.len(), 3, "{leaves:?}");
     for ctrl in Controller::ALL {
@@ -137,11 +161,10 @@ fn v1_create_attach_remove() {
             }
         }
     }
-    let mut child = sleeper();
+    let mut child = self_joined_sleeper(&cg);
     let pid = child.id() as libc::pid_t;
-    join_all(&cg, pid);
     for leaf in &leaves {
-        assert!(procs(leaf).contains(&pid), "{pid} not in {}/cgroup.procs", leaf.display());
+        assert_eq!(procs(leaf), [pid], "{}/cgroup.procs", leaf.display());
     }
     assert!(cg.oom_message().is_none());
     cg.remove();
@@ -164,7 +187,7 @@ fn v1_create_attach_remove() {
 fn v1_oom_is_reported() {
     need_root();
     let limits = Limits { memory: Some(16 << 20), ..Limits::default() };
-    let mut cg = Cgroup::create(&test_name("oom"), &limits, None).unwrap();
+    let mut cg = Cgroup::create(&test_name("oom"), &limits, None, None).unwrap();
     let mut go = [0i32; 2];
     // SAFETY: pipe fills the two fds.
     assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
@@ -234,8 +257,8 @@ fn stale_cgroups_are_swept() {
     // Cgroup::create sweeps its parents by itself.
     let stale = own.join(format!("{PREFIX}{}", dead_pid()));
     fs::create_dir(&stale).unwrap();
-    let cg =
-        Cgroup::create(&test_name("sweep"), &Limits { pids: Some(5), ..Limits::default() }, None).unwrap();
+    let cg = Cgroup::create(&test_name("sweep"), &Limits { pids: Some(5), ..Limits::default() }, None, None)
+        .unwrap();
     assert!(!stale.exists());
     drop(cg);
     assert!(!own.join(test_name("sweep")).exists());
@@ -246,7 +269,7 @@ fn cgroup_parent_override_is_made_and_removed() {
     need_root();
     let parent = format!("/launcher-test-parent{}", std::process::id());
     let limits = Limits { pids: Some(9), ..Limits::default() };
-    let mut cg = Cgroup::create("launcher-x", &limits, Some(Path::new(&parent))).unwrap();
+    let mut cg = Cgroup::create("launcher-x", &limits, Some(Path::new(&parent)), None).unwrap();
     let leaf = cg.paths()[0].to_path_buf();
     let host = Host::probe().unwrap();
     let pids_root = &host.v1_mount("pids").unwrap().point;
@@ -265,18 +288,14 @@ fn v2_leaf_without_controllers() {
     need_root();
     let host = Host::probe().unwrap();
     let mount = host.v2_mount().expect("a cgroup2 mount");
-    let place = v2::place(&host, &[], None).unwrap();
+    let place = v2::place(&host, &[], None, None).unwrap();
     let name = test_name("v2");
-    let mut cg =
-        Cgroup { leaves: Vec::new(), fd: None, made: Vec::new(), moved: None, memory: None, done: false };
-    v2::create(&mut cg, &place, &name, &Limits::default()).unwrap();
+    let mut cg = Cgroup { leaves: Vec::new(), made: Vec::new(), moved: None, memory: None, done: false };
+    v2::create(&mut cg, &place, &name, &Limits::default(), None).unwrap();
     let leaf = cg.paths()[0].to_path_buf();
     assert!(leaf.starts_with(&mount.point));
-    assert!(cg.clone_into_fd().is_some());
-    let mut child = sleeper();
+    let mut child = self_joined_sleeper(&cg);
     let pid = child.id() as libc::pid_t;
-    assert!(cg.self_join_fds().unwrap().is_empty(), "a v2 leaf is entered at clone, not by a self-join");
-    cg.attach_v2(pid).unwrap();
     assert_eq!(procs(&leaf), [pid]);
     assert_eq!(cg.oom_message(), None);
     cg.remove();
@@ -287,8 +306,30 @@ fn v2_leaf_without_controllers() {
 #[test]
 fn check_sees_a_plan_here() {
     let host = Host::probe().unwrap();
-    let p = plan(&host, &Controller::ALL, None).unwrap();
+    let p = plan(&host, &Controller::ALL, None, None).unwrap();
     let lines = p.describe();
     assert!(!lines.is_empty());
     assert!(lines.iter().all(|l| l.contains("launcher-<pid>")), "{lines:?}");
+}
+
+/// The statfs shortcut finds the cgroup mounts that /proc/self/mountinfo
+/// lists, and gives up (so that mountinfo is read) on anything unusual.
+#[test]
+fn usual_layout_matches_mountinfo() {
+    let member = parse_proc_cgroup(&read(Path::new("/proc/self/cgroup")).unwrap());
+    let usual = usual_mounts(&member).expect("this host mounts its cgroups where systemd does");
+    assert_eq!(usual.len(), member.len(), "{usual:?}");
+    let info = parse_mountinfo(&read(Path::new("/proc/self/mountinfo")).unwrap());
+    for m in &usual {
+        let found = info.iter().find(|i| i.point == m.point);
+        let found =
+            found.unwrap_or_else(|| panic!("{} is not a cgroup mount in mountinfo", m.point.display()));
+        assert_eq!((found.v2, found.root.as_str()), (m.v2, "/"), "{}", m.point.display());
+        for c in &m.options {
+            assert!(found.options.contains(c), "{c} not in the options of {}: {found:?}", m.point.display());
+        }
+    }
+    let mut odd = member.clone();
+    odd.push(Membership { id: 99, controllers: vec!["nosuch".into()], path: "/".into() });
+    assert!(usual_mounts(&odd).is_none(), "a hierarchy not under /sys/fs/cgroup must send us to mountinfo");
 }

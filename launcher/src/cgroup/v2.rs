@@ -8,10 +8,7 @@
 //!   `cgroup.procs` of the common ancestor of its old and new cgroups, so an
 //!   unprivileged launcher can only move processes within a subtree it owns.
 
-use std::ffi::CString;
 use std::fs;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{
@@ -25,8 +22,9 @@ pub enum Rule {
     Override,
     /// The launcher is in the root cgroup, which may hold processes and children alike.
     Root,
-    /// The launcher is alone in a cgroup it may write: it moves itself into a
-    /// leaf next to the container's, so its cgroup can pass controllers down.
+    /// The launcher is alone (with its container's init) in a cgroup it may
+    /// write: it moves both into a leaf next to the container's, so its cgroup
+    /// can pass controllers down.
     MoveSelf,
     /// Root elsewhere: `/launcher` under the hierarchy's root.
     Dedicated,
@@ -67,7 +65,12 @@ fn controllers_of(dir: &Path, file: &str) -> Vec<String> {
     fs::read_to_string(dir.join(file)).unwrap_or_default().split_whitespace().map(str::to_string).collect()
 }
 
-pub fn place(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Result<Place, String> {
+pub fn place(
+    host: &Host,
+    needed: &[Controller],
+    parent: Option<&Path>,
+    container: Option<libc::pid_t>,
+) -> Result<Place, String> {
     let mount = host.v2_mount().ok_or("cgroup v2: no cgroup2 filesystem is mounted")?.point.clone();
     let own = host.own_dir(host.v2_mount().unwrap(), None)?;
     let me = std::process::id() as libc::pid_t;
@@ -92,7 +95,7 @@ pub fn place(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Resul
     let available = controllers_of(&own, "cgroup.controllers");
     if writable(&own.join("cgroup.procs"))
         && writable(&own.join("cgroup.subtree_control"))
-        && procs(&own) == [me]
+        && procs(&own).iter().all(|&p| p == me || Some(p) == container)
         && needed.iter().all(|c| available.iter().any(|a| a == c.name()))
     {
         return Ok(place(own.clone(), Rule::MoveSelf));
@@ -157,7 +160,13 @@ fn enable_down_to(mount: &Path, dir: &Path, needed: &[Controller]) -> Result<Vec
     Ok(enabled_last)
 }
 
-pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits) -> Result<(), String> {
+pub(super) fn create(
+    cg: &mut Cgroup,
+    place: &Place,
+    name: &str,
+    limits: &Limits,
+    container: Option<libc::pid_t>,
+) -> Result<(), String> {
     match place.rule {
         Rule::MoveSelf => {
             sweep_stale(&place.own, true);
@@ -166,9 +175,14 @@ pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits
                 super::destroy(&self_leaf, true)?;
                 mkdir(&self_leaf)?;
             }
-            if let Err(e) = write_file(&self_leaf.join("cgroup.procs"), &std::process::id().to_string()) {
-                let _ = fs::remove_dir(&self_leaf);
-                return Err(e);
+            // The container was cloned in here too; out with it, or the
+            // no-internal-processes rule keeps controllers from being enabled.
+            let pids = [Some(std::process::id() as libc::pid_t), container];
+            for pid in pids.into_iter().flatten() {
+                if let Err(e) = write_file(&self_leaf.join("cgroup.procs"), &pid.to_string()) {
+                    let _ = fs::remove_dir(&self_leaf);
+                    return Err(e);
+                }
             }
             cg.moved = Some(MovedSelf { own: place.own.clone(), self_leaf, enabled: Vec::new() });
             let enabled = enable_down_to(&place.mount, &place.parent, &place.controllers)?;
@@ -197,15 +211,6 @@ pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits
     if let Some(m) = limits.memory {
         cg.memory = Some((leaf.clone(), true, m));
     }
-    let c = CString::new(leaf.as_os_str().as_bytes())
-        .map_err(|_| format!("cgroup: NUL in {}", leaf.display()))?;
-    // SAFETY: c is a valid path; the fd is owned by the OwnedFd below.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(format!("cgroup: open {}: {}", leaf.display(), std::io::Error::last_os_error()));
-    }
-    // SAFETY: fd was just opened and nothing else owns it.
-    cg.fd = Some(unsafe { OwnedFd::from_raw_fd(fd) });
     Ok(())
 }
 
