@@ -116,9 +116,9 @@ pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// An error record, built on the stack: the forked child must not allocate.
-pub fn send_error(fd: RawFd, errno: i32, parts: &[&[u8]]) {
-    let mut buf = [0u8; 512];
+/// Builds an error record into `buf` (on the stack: the cloned child must not
+/// allocate) and returns its length.
+pub fn error_record(buf: &mut [u8; 512], errno: i32, parts: &[&[u8]]) -> usize {
     buf[0] = ERROR;
     buf[1..5].copy_from_slice(&(errno as u32).to_le_bytes());
     let mut len = 5;
@@ -127,9 +127,7 @@ pub fn send_error(fd: RawFd, errno: i32, parts: &[&[u8]]) {
         buf[len..len + n].copy_from_slice(&part[..n]);
         len += n;
     }
-    // SAFETY: writes `len` initialised bytes of `buf`. Nothing to do if it
-    // fails: the parent then reports the exit status alone.
-    unsafe { libc::write(fd, buf.as_ptr() as *const _, len) };
+    len
 }
 
 /// Receives one record; `Ok(None)` at EOF (every copy of the container's end is

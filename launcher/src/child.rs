@@ -61,54 +61,94 @@ impl Go {
 }
 
 /// Set up fd 3, wait for the parent's go, exec init. Never returns.
+///
+/// This runs in the launcher's own memory (`namespaces::clone_container`
+/// shares it, CLONE_VM) while the launcher goes on: it writes nothing but its
+/// own stack, and so makes raw syscalls (libc's wrappers would set the
+/// launcher's errno on failure).
 pub fn exec_init(channel: RawFd, go: RawFd, mut init: RawFd, cmd: &InitCommand) -> ! {
-    // SAFETY: each call below is a plain syscall on fds and static or
-    // pre-built memory of this process; none allocates.
-    unsafe {
-        // Out of the launcher's session and process group: keystrokes in the
-        // launcher's terminal reach the container only as forwarded signals,
-        // never twice.
-        libc::setsid();
-        // If the launcher dies, so does init, and with it the whole PID namespace.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-        // The container starts with default dispositions: Rust's runtime ignores
-        // SIGPIPE, and whoever started us may ignore others (a shell's `&`
-        // ignores SIGINT and SIGQUIT). Exec keeps "ignored", so reset them all;
-        // the raw syscall, because musl refuses the signals it reserves (32-34).
-        let default_action = [0usize; 4];
-        for sig in 1..=64usize {
-            libc::syscall(libc::SYS_rt_sigaction, sig, default_action.as_ptr(), 0usize, 8usize);
-        }
-        if init == CHILD_FD {
-            init = libc::fcntl(init, libc::F_DUPFD_CLOEXEC, CHILD_FD + 1);
-        }
-        if channel == CHILD_FD {
-            libc::fcntl(CHILD_FD, libc::F_SETFD, 0);
-        } else {
-            // dup2 leaves the new fd without close-on-exec: init inherits it.
-            libc::dup2(channel, CHILD_FD);
-        }
-        // Wait for "go" on the eventfd; the channel turning readable without
-        // it (EOF) means the launcher died or gave up, and reports why if it can.
-        let mut waits = [
-            libc::pollfd { fd: go, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: CHILD_FD, events: libc::POLLIN, revents: 0 },
-        ];
-        while libc::poll(waits.as_mut_ptr(), 2, -1) == -1 {}
-        let mut count = 0u64;
-        if waits[0].revents & libc::POLLIN == 0 || libc::read(go, &mut count as *mut u64 as *mut _, 8) != 8 {
-            libc::_exit(RUNTIME_ERROR);
-        }
-        libc::syscall(
-            libc::SYS_execveat,
-            init,
-            c"".as_ptr(),
-            cmd.argv.as_ptr(),
-            cmd.envp.as_ptr(),
-            libc::AT_EMPTY_PATH,
-        );
-        let errno = *libc::__errno_location();
-        channel::send_error(CHILD_FD, errno, &[b"exec the init from its memfd"]);
-        libc::_exit(RUNTIME_ERROR)
+    // Out of the launcher's session and process group: keystrokes in the
+    // launcher's terminal reach the container only as forwarded signals, never
+    // twice.
+    sys(libc::SYS_setsid, [0; 6]);
+    // If the launcher dies, so does init, and with it the whole PID namespace.
+    sys(libc::SYS_prctl, [libc::PR_SET_PDEATHSIG as usize, libc::SIGKILL as usize, 0, 0, 0, 0]);
+    // The container starts with default dispositions: Rust's runtime ignores
+    // SIGPIPE, and whoever started us may ignore others (a shell's `&` ignores
+    // SIGINT and SIGQUIT). Exec keeps "ignored", so reset them all. (Our own
+    // table of handlers: CLONE_VM without CLONE_SIGHAND copies it.)
+    let default_action = [0usize; 4];
+    for sig in 1..=64 {
+        sys(libc::SYS_rt_sigaction, [sig, default_action.as_ptr() as usize, 0, 8, 0, 0]);
     }
+    let fd3 = CHILD_FD as usize;
+    if init == CHILD_FD {
+        init =
+            sys(libc::SYS_fcntl, [init as usize, libc::F_DUPFD_CLOEXEC as usize, fd3 + 1, 0, 0, 0]) as RawFd;
+    }
+    if channel == CHILD_FD {
+        sys(libc::SYS_fcntl, [fd3, libc::F_SETFD as usize, 0, 0, 0, 0]);
+    } else {
+        // dup2 leaves the new fd without close-on-exec: init inherits it.
+        sys(libc::SYS_dup2, [channel as usize, fd3, 0, 0, 0, 0]);
+    }
+    // Wait for "go" on the eventfd; the channel turning readable without it
+    // (EOF) means the launcher died or gave up, and reports why if it can.
+    let mut waits = [
+        libc::pollfd { fd: go, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: CHILD_FD, events: libc::POLLIN, revents: 0 },
+    ];
+    while sys(libc::SYS_poll, [waits.as_mut_ptr() as usize, 2, usize::MAX, 0, 0, 0]) < 0 {}
+    let mut count = 0u64;
+    let read = sys(libc::SYS_read, [go as usize, &mut count as *mut u64 as usize, 8, 0, 0, 0]);
+    if waits[0].revents & libc::POLLIN == 0 || read != 8 {
+        exit(RUNTIME_ERROR);
+    }
+    let err = -sys(
+        libc::SYS_execveat,
+        [
+            init as usize,
+            c"".as_ptr() as usize,
+            cmd.argv.as_ptr() as usize,
+            cmd.envp.as_ptr() as usize,
+            libc::AT_EMPTY_PATH as usize,
+            0,
+        ],
+    );
+    let mut record = [0u8; 512];
+    let len = channel::error_record(&mut record, err as i32, &[b"exec the init from its memfd"]);
+    sys(libc::SYS_write, [fd3, record.as_ptr() as usize, len, 0, 0, 0]);
+    exit(RUNTIME_ERROR)
+}
+
+fn exit(code: i32) -> ! {
+    loop {
+        sys(libc::SYS_exit_group, [code as usize, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// One system call, returning what the kernel returns (-errno on failure),
+/// without touching errno.
+fn sys(nr: libc::c_long, args: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 syscall convention: number in rax, arguments in rdi,
+    // rsi, rdx, r10, r8, r9; the kernel clobbers rcx and r11 and returns in
+    // rax. The callers pass pointers only to memory that lives across the call
+    // (their stack, or the launcher's prepared and unchanging InitCommand).
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            in("r9") args[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
 }

@@ -1,6 +1,8 @@
 //! Cloning the container's first process into its new namespaces.
 
+use std::cell::UnsafeCell;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// New user, PID, mount, UTS and IPC namespaces. The network stays the host's
 /// unless `--net none` asks for a namespace of its own.
@@ -8,24 +10,61 @@ const NAMESPACES: u64 =
     (libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC)
         as u64;
 
-/// Fork into new namespaces and run `child` there; it should exec or exit.
+/// The cloned child's stack. The child shares the launcher's memory, so it
+/// needs a stack of its own; one container per launcher, so one stack.
+#[repr(C, align(16))]
+struct ChildStack(UnsafeCell<[u8; CHILD_STACK_SIZE]>);
+const CHILD_STACK_SIZE: usize = 64 << 10;
+// SAFETY: only the one cloned child ever uses the stack (STACK_TAKEN).
+unsafe impl Sync for ChildStack {}
+static CHILD_STACK: ChildStack = ChildStack(UnsafeCell::new([0; CHILD_STACK_SIZE]));
+static STACK_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Clone a process into new namespaces that runs `child`, which must exec or
+/// exit, and return its pid. Call it once per process.
 ///
-/// The caller must be single-threaded: like fork(2), only the calling thread
-/// exists in the child, and `child` runs on a copy of the parent's memory.
-pub fn clone_container(new_net: bool, child: impl FnOnce()) -> io::Result<libc::pid_t> {
-    let flags = NAMESPACES | if new_net { libc::CLONE_NEWNET as u64 } else { 0 } | libc::SIGCHLD as u64;
-    // SAFETY: clone without CLONE_VM and with a null stack behaves like fork:
-    // the child continues on a private copy of this (single-threaded) process.
-    // On x86_64 the raw argument order is flags, stack, parent_tid, child_tid, tls.
-    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-    match ret {
+/// The child shares this process's memory (CLONE_VM, as posix_spawn does):
+/// copying the launcher's page tables, and the copy-on-write faults the
+/// launcher would then take on every page it writes, cost more than all the
+/// child does before it execs init. So `child` must write nothing but its own
+/// stack (no allocation, no errno: see child.rs), and what it reads must stay
+/// alive and unchanged until it has exec'd or died: the caller kills and reaps
+/// it on every early return (run.rs, `Container`) before that memory goes. Its
+/// descriptors and signal handlers are its own copies (no CLONE_FILES or
+/// CLONE_SIGHAND). The caller must be single-threaded.
+pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<libc::pid_t> {
+    extern "C" fn start<F: FnOnce()>(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` points at the `F` written at the top of the child's
+        // stack, which nothing else touches; it is moved out once, here.
+        let child = unsafe { std::ptr::read(arg as *mut F) };
+        child();
+        // Should `child` return, libc's clone ends the process with this status.
+        crate::status::RUNTIME_ERROR
+    }
+    if STACK_TAKEN.swap(true, Ordering::Relaxed) {
+        return Err(io::Error::other("one container per launcher process: the child stack is taken"));
+    }
+    let namespaces = NAMESPACES | if new_net { libc::CLONE_NEWNET as u64 } else { 0 };
+    let flags = (namespaces | libc::CLONE_VM as u64) as libc::c_int | libc::SIGCHLD;
+    // `child` goes to the top of the child's stack, not in this frame, which
+    // is gone once we return while the child may still be reading it.
+    let room = std::mem::size_of::<F>().next_multiple_of(16);
+    assert!(
+        std::mem::align_of::<F>() <= 16 && room <= CHILD_STACK_SIZE / 2,
+        "closure too large for the child stack"
+    );
+    // SAFETY: the stack is 16-byte aligned and used by this one child only;
+    // `child` is written below its top, 16-byte aligned, and the child's stack
+    // starts below that. `start` runs it there; it execs or exits. The
+    // child's constraints are the caller's, as documented above.
+    let pid = unsafe {
+        let slot = CHILD_STACK.0.get().cast::<u8>().add(CHILD_STACK_SIZE - room);
+        std::ptr::write(slot.cast::<F>(), child);
+        libc::clone(start::<F>, slot.cast(), flags, slot.cast())
+    };
+    match pid {
         -1 => Err(io::Error::last_os_error()),
-        0 => {
-            child();
-            // SAFETY: _exit ends the child without running the parent's atexit work.
-            unsafe { libc::_exit(crate::status::RUNTIME_ERROR) }
-        }
-        pid => Ok(pid as libc::pid_t),
+        pid => Ok(pid),
     }
 }
 

@@ -64,8 +64,11 @@ fn start_and_wait(
     trace.mark("prepared");
 
     let go = child::Go::new()?;
-    let pid = namespaces::clone_container(security.no_network, || {
-        child::exec_init(theirs.as_raw_fd(), go.as_raw_fd(), init.as_raw_fd(), &command)
+    // Plain numbers for the child, which runs in our memory (see clone_container).
+    let fds = (theirs.as_raw_fd(), go.as_raw_fd(), init.as_raw_fd());
+    let command = &command;
+    let pid = namespaces::clone_container(security.no_network, move || {
+        child::exec_init(fds.0, fds.1, fds.2, command)
     })
     .map_err(|e| {
         format!(
