@@ -1,5 +1,6 @@
 //! launcher: run a command in a new container. See README.md, "How it works".
 
+mod arena;
 mod caps;
 mod cgroup;
 mod channel;
