@@ -346,15 +346,7 @@ fn setup_mounts(hardening: Option<&harden::Hardening>) {
     let sys = c"/sys";
     mount_in(sys, sys, c"", MS_BIND | MS_REC, c"");
     let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    match mount_setattr(CWD, rel(sys), AT_RECURSIVE, ro) {
-        Err(Errno::ENOSYS) => {
-            let flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-            mount(None, rel(sys), None, flags, None).or_die(c"remount read-only /sys", c"");
-        }
-        r => {
-            r.or_die(c"mount_setattr /sys", c"");
-        }
-    }
+    mount_setattr(CWD, rel(sys), AT_RECURSIVE, ro).or_die(c"mount_setattr /sys", c"");
     trace::stamp(trace::SYS);
 
     // The launcher's extra mounts (masked and read-only paths, volumes, a

@@ -10,11 +10,9 @@ use syscalls::{syscall, Sysno};
 
 pub type Res = Result<usize, Errno>;
 
-pub const MS_RDONLY: usize = 1;
 pub const MS_NOSUID: usize = 2;
 pub const MS_NODEV: usize = 4;
 pub const MS_NOEXEC: usize = 8;
-pub const MS_REMOUNT: usize = 32;
 pub const MS_BIND: usize = 0x1000;
 pub const MS_MOVE: usize = 0x2000;
 pub const MS_REC: usize = 0x4000;
