@@ -24,9 +24,12 @@ const SETATTR_R: u8 = 2;
 const SETATTR: u8 = 3;
 const MKDIR_P: u8 = 4;
 const TOUCH: u8 = 5;
-/// Set on an op's kind: skip the op when its target does not exist (a
-/// masked path this kernel lacks, such as /proc/sched_debug).
-const OPTIONAL: u8 = 0x80;
+/// Set on an op's kind: the target is an entry of our own /proc or /sys,
+/// mounted moments before. Entries there are the kernel's, not the rootfs's,
+/// so no symlink of the image can redirect the path: the op goes by path
+/// (no openat2 and close), and is skipped when this kernel lacks the entry
+/// (such as /proc/sched_debug).
+const KERNEL_FS: u8 = 0x80;
 
 const MAX_RECORD: usize = 64 * 1024;
 
@@ -120,7 +123,7 @@ impl Cursor {
 
     fn op(&mut self) -> Op {
         let kind = self.int(1) as u8;
-        if !(MOUNT..=TOUCH).contains(&(kind & !OPTIONAL)) {
+        if !(MOUNT..=TOUCH).contains(&(kind & !KERNEL_FS)) {
             bad_record();
         }
         let arg = self.int(4) as u32;
@@ -137,12 +140,12 @@ impl Cursor {
 
 /// Runs the ops in order, with the rootfs as cwd. Each target is opened
 /// inside the rootfs and the op applied to that open file, so a symlink in
-/// the rootfs cannot aim a mount at the host.
+/// the rootfs cannot aim a mount at the host (KERNEL_FS targets excepted).
 pub fn run_ops(h: &Hardening) {
     let mut r = Cursor(h.ops);
     while !r.0.is_empty() {
         let op = r.op();
-        let kind = op.kind & !OPTIONAL;
+        let kind = op.kind & !KERNEL_FS;
         let target = op.target;
         // Names for error records: prefixed with the target, made absolute.
         let what = match kind {
@@ -155,13 +158,23 @@ pub fn run_ops(h: &Hardening) {
             mkdir_p(target, op.arg as usize, what);
             continue;
         }
+        let rec = if kind == SETATTR_R { AT_RECURSIVE } else { 0 };
+        if op.kind & KERNEL_FS != 0 {
+            let res = match kind {
+                MOUNT => mount_raw(op.source, target, op.fstype, op.arg as usize, op.data),
+                _ => mount_setattr(CWD, target, rec, u64::from(op.arg)),
+            };
+            if res != Err(Errno::ENOENT) {
+                res.or_die(what, target);
+            }
+            continue;
+        }
         // openat2 refuses a mode without O_CREAT.
         let (flags, mode) =
             if kind == TOUCH { (O_CREAT | O_EXCL | O_CLOEXEC, 0o644) } else { (O_PATH | O_CLOEXEC, 0) };
         let fd = match open_in_root(target, flags, mode) {
             Ok(fd) => fd,
             Err(Errno::EEXIST) if kind == TOUCH => continue,
-            Err(Errno::ENOENT) if op.kind & OPTIONAL != 0 => continue,
             Err(e) => die(e, what, target),
         };
         let res = match kind {
@@ -180,10 +193,7 @@ pub fn run_ops(h: &Hardening) {
                 let path = unsafe { CStr::from_bytes_with_nul_unchecked(&path) };
                 mount_raw(op.source, path, op.fstype, op.arg as usize, op.data)
             }
-            SETATTR_R | SETATTR => {
-                let rec = if kind == SETATTR_R { AT_RECURSIVE } else { 0 };
-                mount_setattr(fd, c"", AT_EMPTY_PATH | rec, u64::from(op.arg))
-            }
+            SETATTR_R | SETATTR => mount_setattr(fd, c"", AT_EMPTY_PATH | rec, u64::from(op.arg)),
             _ => Ok(0),
         };
         close(fd);

@@ -27,10 +27,10 @@ const MOUNT_ATTR_RDONLY: u32 = 0x1;
 /// before pivot_root, its working directory the rootfs).
 #[derive(Debug, PartialEq)]
 pub enum Op {
-    /// mount(2) as given; empty strings are NULL. `optional`: skip a missing target.
-    Mount { source: String, target: String, fstype: String, flags: u32, data: String, optional: bool },
+    /// mount(2) as given; empty strings are NULL. `kernel_fs`: see KERNEL_FS.
+    Mount { source: String, target: String, fstype: String, flags: u32, data: String, kernel_fs: bool },
     /// mount_setattr(target, attr), recursively or on this mount only.
-    SetAttr { target: String, attr: u32, recursive: bool, optional: bool },
+    SetAttr { target: String, attr: u32, recursive: bool, kernel_fs: bool },
     /// mkdir -p, for a directory volume's mount point.
     MkdirP { target: String },
     /// Create an empty file, for a file volume's mount point.
@@ -127,7 +127,7 @@ pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
             fstype: "tmpfs".into(),
             flags: (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32,
             data: "size=0".into(),
-            optional: true,
+            kernel_fs: true,
         });
     }
     for path in MASKED_FILES {
@@ -135,12 +135,12 @@ pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
     }
     for path in READ_ONLY {
         // mount_setattr works on a mount's root: bind the path onto itself first.
-        ops.push(bind(&format!("/{path}"), path, true));
+        ops.push(bind(path, path, true));
         ops.push(Op::SetAttr {
             target: path.to_string(),
             attr: MOUNT_ATTR_RDONLY,
             recursive: true,
-            optional: true,
+            kernel_fs: true,
         });
     }
     for volume in volumes {
@@ -151,7 +151,7 @@ pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
         });
         ops.push(bind(&volume.source.to_string_lossy(), &target, false));
         if volume.read_only {
-            ops.push(Op::SetAttr { target, attr: MOUNT_ATTR_RDONLY, recursive: true, optional: false });
+            ops.push(Op::SetAttr { target, attr: MOUNT_ATTR_RDONLY, recursive: true, kernel_fs: false });
         }
     }
     if read_only_root {
@@ -159,35 +159,38 @@ pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
             target: ".".into(),
             attr: MOUNT_ATTR_RDONLY,
             recursive: false,
-            optional: false,
+            kernel_fs: false,
         });
     }
     ops
 }
 
-fn bind(source: &str, target: &str, optional: bool) -> Op {
+fn bind(source: &str, target: &str, kernel_fs: bool) -> Op {
     Op::Mount {
         source: source.into(),
         target: target.into(),
         fstype: String::new(),
         flags: (libc::MS_BIND | libc::MS_REC) as u32,
         data: String::new(),
-        optional,
+        kernel_fs,
     }
 }
 
-/// The op kind's flag for "skip if the target is missing".
-const OPTIONAL: u8 = 0x80;
+/// The op kind's flag for a target in the container's own /proc or /sys, which
+/// init mounted moments before: its entries are the kernel's, so no symlink of
+/// the rootfs can redirect the path, and init reaches it by path (no openat2
+/// and close per op); an entry this kernel lacks is skipped.
+const KERNEL_FS: u8 = 0x80;
 
 impl Op {
     /// The record layout init reads (README, "The config record").
     pub fn encode(&self, out: &mut Vec<u8>) {
         let (kind, arg, strings): (u8, u32, [&str; 4]) = match self {
-            Op::Mount { source, target, fstype, flags, data, optional } => {
-                (1 | optional_bit(*optional), *flags, [source, target, fstype, data])
+            Op::Mount { source, target, fstype, flags, data, kernel_fs } => {
+                (1 | kernel_fs_bit(*kernel_fs), *flags, [source, target, fstype, data])
             }
-            Op::SetAttr { target, attr, recursive, optional } => {
-                (if *recursive { 2 } else { 3 } | optional_bit(*optional), *attr, ["", target, "", ""])
+            Op::SetAttr { target, attr, recursive, kernel_fs } => {
+                (if *recursive { 2 } else { 3 } | kernel_fs_bit(*kernel_fs), *attr, ["", target, "", ""])
             }
             Op::MkdirP { target } => (4, 0o755, ["", target, "", ""]),
             Op::Touch { target } => (5, 0o644, ["", target, "", ""]),
@@ -201,9 +204,9 @@ impl Op {
     }
 }
 
-fn optional_bit(optional: bool) -> u8 {
-    if optional {
-        OPTIONAL
+fn kernel_fs_bit(kernel_fs: bool) -> u8 {
+    if kernel_fs {
+        KERNEL_FS
     } else {
         0
     }
@@ -252,7 +255,7 @@ mod tests {
     fn read_only_root_comes_last() {
         let ops = ops(&[], true);
         let root_ro =
-            Op::SetAttr { target: ".".into(), attr: MOUNT_ATTR_RDONLY, recursive: false, optional: false };
+            Op::SetAttr { target: ".".into(), attr: MOUNT_ATTR_RDONLY, recursive: false, kernel_fs: false };
         assert_eq!(ops.last(), Some(&root_ro));
         assert!(ops.iter().any(|op| matches!(op, Op::Mount { target, .. } if target == "proc/keys")));
     }

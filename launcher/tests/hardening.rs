@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use common::*;
@@ -209,6 +209,38 @@ fn a_volume_target_cannot_escape_through_a_symlink() {
     std::fs::remove_file(&link).unwrap();
     std::fs::remove_dir(rootfs().join("etc/launcher-esc")).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// init reaches the masked and read-only entries of its /proc and /sys by
+/// path, trusting that "proc" and "sys" lead to the filesystems it mounted
+/// there: a rootfs whose /proc is a symlink must still never show a procfs
+/// with them unmasked, nor touch the host's mounts.
+#[test]
+fn a_rootfs_whose_proc_is_a_symlink_shows_no_unmasked_procfs() {
+    let copy = std::env::temp_dir().join(format!("launcher-proc-link-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&copy);
+    let cp = Command::new("cp").arg("-a").arg(rootfs()).arg(&copy).status().unwrap();
+    assert!(cp.success(), "cp -a {}", rootfs().display());
+    let mounts = host_mounts();
+    for target in ["/etc", "../../../../proc", "sys"] {
+        std::fs::remove_dir(copy.join("proc")).or_else(|_| std::fs::remove_file(copy.join("proc"))).unwrap();
+        std::os::unix::fs::symlink(target, copy.join("proc")).unwrap();
+        let out = Command::new(launcher_bin())
+            .args(["run", "--rootfs"])
+            .arg(&copy)
+            .args(["--", "/bin/sh", "-c", "cat /proc/keys /proc/timer_list 2>/dev/null | wc -c"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        // Running (with /proc then not a procfs) or refusing are both fine.
+        if out.status.success() {
+            assert_eq!(stdout(&out).trim(), "0", "proc -> {target}: masked files readable");
+        } else {
+            assert_code(&out, 125);
+        }
+        assert_eq!(host_mounts(), mounts, "proc -> {target}: the host's mounts changed");
+    }
+    std::fs::remove_dir_all(&copy).unwrap();
 }
 
 #[test]
