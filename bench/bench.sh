@@ -88,7 +88,7 @@ launcher_built=$top/target/$target/release/launcher
 # (a home directory with mode 700), so every contender runs this copy.
 launcher=$work/bin/launcher
 cp "$launcher_built" "$launcher.tmp" && mv -f "$launcher.tmp" "$launcher"
-init_built=$(ls -t "$top"/target/$target/release/build/launcher-*/out/init-target/$target/release/launcher-init 2>/dev/null | head -n 1 || true)
+init_built=$(ls -t "$top"/target/$target/release/build/launcher-*/out/launcher-init 2>/dev/null | head -n 1 || true)
 
 note "building the floor (bench/floor/floor.c)"
 floor=$work/bin/floor

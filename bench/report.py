@@ -114,7 +114,7 @@ def sizes_table(rows_in, top):
         static = "yes" if ("statically linked" in desc or "static-pie" in desc) else "no (dynamic)"
         if "not stripped" in desc:
             stripped = "no"
-        elif "stripped" in desc:
+        elif "stripped" in desc or "no section header" in desc:
             stripped = "yes"
         else:
             stripped = "?"
@@ -291,8 +291,8 @@ def main():
         "",
         "## Binary sizes",
         "",
-        "From `stat` and `file` on the installed binaries (the launcher: the release build; its init: the nested build's "
-        "output that the launcher embeds).",
+        "From `stat` and `file` on the installed binaries (the launcher: the release build; its init: the file the "
+        "launcher embeds, the nested build's output without its section headers).",
         "",
         *sizes_table(read_tsv(os.path.join(out_dir, "sizes.tsv")), meta.get("top", "")),
         "",

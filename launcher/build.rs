@@ -58,6 +58,37 @@ fn main() {
     if !status.success() {
         panic!("build.rs: building the init failed (is the {TARGET} target installed? `rustup target add {TARGET}`)");
     }
-    let init = target_dir.join(TARGET).join("release/launcher-init");
+    let built = target_dir.join(TARGET).join("release/launcher-init");
+    let elf = std::fs::read(&built).expect("build.rs: read the built init");
+    let init = out_dir.join("launcher-init");
+    std::fs::write(&init, without_section_headers(elf)).expect("build.rs: write the init");
     println!("cargo:rustc-env=LAUNCHER_INIT_PATH={}", init.display());
+}
+
+/// The init without its section headers and section names (~350 bytes, a
+/// twentieth of it): exec reads only the ELF header and the program headers,
+/// and the linker cannot leave the section table out. Everything past the end
+/// of the last loaded segment goes, and the header stops pointing at it.
+fn without_section_headers(mut elf: Vec<u8>) -> Vec<u8> {
+    let u16_at = |e: &[u8], at: usize| u16::from_le_bytes([e[at], e[at + 1]]) as usize;
+    let u64_at = |e: &[u8], at: usize| u64::from_le_bytes(e[at..at + 8].try_into().unwrap()) as usize;
+    // ELF64, little-endian (x86_64), as the init's target.
+    assert!(
+        elf.len() > 64 && elf.starts_with(b"\x7fELF\x02\x01"),
+        "build.rs: the init is not an ELF64 LSB file"
+    );
+    let (phoff, phentsize, phnum) = (u64_at(&elf, 0x20), u16_at(&elf, 0x36), u16_at(&elf, 0x38));
+    let mut end = phoff + phentsize * phnum;
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        const PT_LOAD: u32 = 1;
+        if u32::from_le_bytes(elf[ph..ph + 4].try_into().unwrap()) == PT_LOAD {
+            end = end.max(u64_at(&elf, ph + 8) + u64_at(&elf, ph + 32)); // p_offset + p_filesz
+        }
+    }
+    assert!(end <= elf.len(), "build.rs: the init's segments run past its end");
+    elf.truncate(end);
+    elf[0x28..0x30].fill(0); // e_shoff
+    elf[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
+    elf
 }
