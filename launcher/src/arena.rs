@@ -41,10 +41,15 @@ impl BumpThenSystem {
 unsafe impl GlobalAlloc for BumpThenSystem {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let base = ARENA.0.get() as usize;
+        // At least malloc's alignment: code written for malloc relies on it,
+        // even where the Layout says less (the unwinder's exception object
+        // is one: an 8-aligned Rust struct that libunwind writes with 16-byte
+        // aligned SSE stores).
+        let align = layout.align().max(16);
         let mut next = NEXT.load(Relaxed);
         loop {
             // Alignments are powers of two.
-            let start = (base + next + layout.align() - 1) & !(layout.align() - 1);
+            let start = (base + next + align - 1) & !(align - 1);
             let end = start - base + layout.size();
             if end > SIZE {
                 // SAFETY: the caller's layout, passed on unchanged.
@@ -76,7 +81,7 @@ mod tests {
     fn blocks_are_aligned_and_one_larger_than_the_arena_comes_from_the_system() {
         let a = Box::new([1u8; 3]);
         let b = Box::new(7u64);
-        assert!((&*b as *const u64 as usize).is_multiple_of(8));
+        assert!((&*b as *const u64 as usize).is_multiple_of(16), "malloc's alignment, whatever the layout");
         assert_eq!(*a, [1, 1, 1]);
         assert_eq!(*b, 7);
         // Larger than the whole arena: the system allocator's, and freed there.

@@ -4,8 +4,12 @@
 use super::*;
 use std::process::{Child, Command};
 
-fn need_root() {
+/// Root, and one test at a time: each Cgroup::create sweeps the cgroups of
+/// dead pids from its parents, such as the one stale_cgroups_are_swept plants.
+fn need_root() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     assert_eq!(euid(), 0, "the cgroup tests must run as root: they create real cgroups");
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn sleeper() -> Child {
@@ -125,7 +129,7 @@ fn limits_rules() {
 /// On this kind of host (hybrid) everything is v1, each beneath our own cgroup.
 #[test]
 fn v1_create_attach_remove() {
-    need_root();
+    let _serial = need_root();
     let host = Host::probe().unwrap();
     let limits = Limits {
         pids: Some(17),
@@ -185,7 +189,7 @@ fn v1_create_attach_remove() {
 /// The kernel's OOM killer fires in a v1 memory cgroup, and we say so.
 #[test]
 fn v1_oom_is_reported() {
-    need_root();
+    let _serial = need_root();
     let limits = Limits { memory: Some(16 << 20), ..Limits::default() };
     let mut cg = Cgroup::create(&test_name("oom"), &limits, None, None).unwrap();
     let mut go = [0i32; 2];
@@ -236,7 +240,7 @@ fn v1_oom_is_reported() {
 
 #[test]
 fn stale_cgroups_are_swept() {
-    need_root();
+    let _serial = need_root();
     let host = Host::probe().unwrap();
     let mount = host.v1_mount("pids").expect("a v1 pids hierarchy (hybrid host)");
     let own = host.own_dir(mount, Some("pids")).unwrap();
@@ -266,7 +270,7 @@ fn stale_cgroups_are_swept() {
 
 #[test]
 fn cgroup_parent_override_is_made_and_removed() {
-    need_root();
+    let _serial = need_root();
     let parent = format!("/launcher-test-parent{}", std::process::id());
     let limits = Limits { pids: Some(9), ..Limits::default() };
     let mut cg = Cgroup::create("launcher-x", &limits, Some(Path::new(&parent)), None).unwrap();
@@ -285,7 +289,7 @@ fn cgroup_parent_override_is_made_and_removed() {
 /// hierarchy has none; the limits of v2 are tested in a pure-v2 VM.
 #[test]
 fn v2_leaf_without_controllers() {
-    need_root();
+    let _serial = need_root();
     let host = Host::probe().unwrap();
     let mount = host.v2_mount().expect("a cgroup2 mount");
     let place = v2::place(&host, &[], None, None).unwrap();
