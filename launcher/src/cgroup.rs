@@ -392,9 +392,17 @@ pub(crate) fn errno_hint(e: &io::Error) -> &'static str {
 }
 
 pub(crate) fn write_file(path: &Path, value: &str) -> Result<(), String> {
-    // One write(2): cgroup files take a value per write call.
-    fs::write(path, value)
-        .map_err(|e| format!("cgroup: write {:?} to {}: {e}{}", value.trim(), path.display(), errno_hint(&e)))
+    try_write(path, value).map_err(|e| write_error(path, value, &e))
+}
+
+/// One write(2) (cgroup files take a value per write call) to a file that
+/// must exist: NotFound when this kernel lacks it.
+pub(crate) fn try_write(path: &Path, value: &str) -> io::Result<()> {
+    io::Write::write_all(&mut fs::OpenOptions::new().write(true).open(path)?, value.as_bytes())
+}
+
+pub(crate) fn write_error(path: &Path, value: &str, e: &io::Error) -> String {
+    format!("cgroup: write {:?} to {}: {e}{}", value.trim(), path.display(), errno_hint(e))
 }
 
 pub(crate) fn mkdir(path: &Path) -> Result<bool, String> {
@@ -453,13 +461,11 @@ fn euid() -> u32 {
 /// Kill everything in `dir` (v2: cgroup.kill when the kernel has it), wait until
 /// it is empty, rmdir it. Returns an error text when something stayed.
 pub(crate) fn destroy(dir: &Path, v2: bool) -> Result<(), String> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    let killer = dir.join("cgroup.kill");
-    let used_kill = v2 && killer.exists() && fs::write(&killer, "1").is_ok();
+    // Normally empty by now (the PID namespace died with init): rmdir first,
+    // and kill only what a busy cgroup still holds.
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut pause = Duration::from_micros(50);
+    let mut used_kill = None;
     loop {
         match fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
@@ -472,7 +478,9 @@ pub(crate) fn destroy(dir: &Path, v2: bool) -> Result<(), String> {
                         procs(dir)
                     ));
                 }
-                if !used_kill {
+                let killed_all =
+                    *used_kill.get_or_insert_with(|| v2 && fs::write(dir.join("cgroup.kill"), "1").is_ok());
+                if !killed_all {
                     for pid in procs(dir) {
                         // SAFETY: plain kill(2); pids come from this cgroup's own list.
                         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -633,7 +641,7 @@ impl Cgroup {
     pub fn oom_message(&self) -> Option<String> {
         let (dir, v2, limit) = self.memory.as_ref()?;
         let count = |file: &str, key: &str| -> Option<u64> {
-            let text = fs::read_to_string(dir.join(file)).ok()?;
+            let text = read(&dir.join(file)).ok()?;
             text.lines().find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
         };
         let kills = if *v2 {

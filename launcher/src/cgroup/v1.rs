@@ -1,11 +1,12 @@
 //! cgroup v1: one directory per hierarchy that holds a needed controller.
-//! Each attach costs a write per hierarchy, so only needed ones are touched.
+//! Each hierarchy costs a mkdir, writes and a join, so only needed ones are touched.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{
-    delegated_name, euid, join_rel, mkdir, mkdir_p, sweep_stale, writable, write_file, Cgroup, Controller,
-    Host, Leaf, Limits, Swap,
+    delegated_name, euid, join_rel, mkdir, mkdir_p, sweep_stale, try_write, writable, write_error,
+    write_file, Cgroup, Controller, Host, Leaf, Limits, Swap,
 };
 
 #[derive(Clone, Debug)]
@@ -99,13 +100,17 @@ pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits
                     Some(Swap::Total(t)) => t.to_string(),
                     Some(Swap::Unlimited) => "-1".to_string(),
                 };
-                if memsw.exists() {
-                    write_file(&memsw, &total)?;
-                } else if limits.memory_swap.is_some() {
-                    return Err(format!(
-                        "cgroup v1: --memory-swap needs {}, which this kernel lacks (swap accounting is off: boot with swapaccount=1)",
-                        memsw.display()
-                    ));
+                match try_write(&memsw, &total) {
+                    Ok(()) => {}
+                    // No swap accounting: nothing to limit, unless asked for.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && limits.memory_swap.is_none() => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        return Err(format!(
+                            "cgroup v1: --memory-swap needs {}, which this kernel lacks (swap accounting is off: boot with swapaccount=1)",
+                            memsw.display()
+                        ))
+                    }
+                    Err(e) => return Err(write_error(&memsw, &total, &e)),
                 }
                 cg.memory = Some((leaf.clone(), false, m));
             }

@@ -12,8 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{
-    delegated_name, euid, mkdir, mkdir_p, procs, sweep_stale, writable, write_file, Cgroup, Controller, Host,
-    Leaf, Limits, MovedSelf, Swap, ROOT_PARENT, SELF_SUFFIX,
+    delegated_name, euid, mkdir, mkdir_p, procs, sweep_stale, try_write, writable, write_error, write_file,
+    Cgroup, Controller, Host, Leaf, Limits, MovedSelf, Swap, ROOT_PARENT, SELF_SUFFIX,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,13 +227,17 @@ pub(super) fn write_limits(leaf: &Path, limits: &Limits) -> Result<(), String> {
             Some(Swap::Total(t)) => (t - m).to_string(),
             Some(Swap::Unlimited) => "max".to_string(),
         };
-        if swap.exists() {
-            write_file(&swap, &value)?;
-        } else if limits.memory_swap.is_some() {
-            return Err(format!(
-                "cgroup v2: --memory-swap needs {}, which this kernel lacks (swap accounting is off: CONFIG_MEMCG_SWAP or swapaccount=1)",
-                swap.display()
-            ));
+        match try_write(&swap, &value) {
+            Ok(()) => {}
+            // No swap accounting: nothing to limit, unless asked for.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && limits.memory_swap.is_none() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!(
+                    "cgroup v2: --memory-swap needs {}, which this kernel lacks (swap accounting is off: CONFIG_MEMCG_SWAP or swapaccount=1)",
+                    swap.display()
+                ))
+            }
+            Err(e) => return Err(write_error(&swap, &value, &e)),
         }
     }
     if let Some(c) = limits.cpus {
