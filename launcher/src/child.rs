@@ -2,8 +2,9 @@
 //! new namespaces, but must wait for its id maps (an exec without them would
 //! drop every capability).
 //!
-//! This runs in a fork of the launcher: no allocation, no locks, only syscalls
-//! on memory prepared before the clone.
+//! This runs in the launcher's own memory (CLONE_VM, see namespaces.rs): no
+//! allocation, no locks, no errno, only raw syscalls on memory prepared before
+//! the clone.
 
 use std::ffi::{c_char, CString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
