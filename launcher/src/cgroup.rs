@@ -211,7 +211,7 @@ pub fn parse_proc_cgroup(text: &str) -> Vec<Membership> {
 /// Reads a /proc or cgroupfs file. They report a size of 0, on which
 /// `fs::read_to_string` probes with reads of 32, 64, 128... bytes, and the
 /// kernel formats the text again for each; one 16 KiB buffer takes it in one
-/// read (/proc/self/mountinfo: 146 us down to 30 us here).
+/// read (/proc/self/mountinfo here: 146 us in 8 reads, 75 us in one).
 fn read(path: &Path) -> Result<String, String> {
     let mut text = String::with_capacity(16 << 10);
     fs::File::open(path)
