@@ -227,9 +227,7 @@ fn a_start_that_fails_while_the_cgroup_is_made_reports_inits_error_and_leaves_no
     // cgroup and sent it (the send then finds the channel closed; on this
     // 2-vCPU VM init gets going only after). Either way the error is init's,
     // and the cgroup is removed.
-    let copy = std::env::temp_dir().join(format!("launcher-noproc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&copy);
-    assert!(Command::new("cp").arg("-a").arg(rootfs()).arg(&copy).status().unwrap().success());
+    let copy = rootfs_copy("noproc");
     std::fs::remove_dir(copy.join("proc")).unwrap();
     let script = format!(
         "mount --bind -o ro {copy} {copy} && {bin} run --rootfs {copy} --pids-limit 10 --memory 50m -- /bin/true",

@@ -217,10 +217,7 @@ fn a_volume_target_cannot_escape_through_a_symlink() {
 /// with them unmasked, nor touch the host's mounts.
 #[test]
 fn a_rootfs_whose_proc_is_a_symlink_shows_no_unmasked_procfs() {
-    let copy = std::env::temp_dir().join(format!("launcher-proc-link-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&copy);
-    let cp = Command::new("cp").arg("-a").arg(rootfs()).arg(&copy).status().unwrap();
-    assert!(cp.success(), "cp -a {}", rootfs().display());
+    let copy = rootfs_copy("proc-link");
     let mounts = host_mounts();
     for target in ["/etc", "../../../../proc", "sys"] {
         std::fs::remove_dir(copy.join("proc")).or_else(|_| std::fs::remove_file(copy.join("proc"))).unwrap();
@@ -322,11 +319,9 @@ fn ranged_user() -> (u32, u32, std::path::PathBuf) {
             }
         }
         let (uid, gid) = (id("-u").unwrap(), id("-g").unwrap());
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-subid-rootfs");
-        let _ = std::fs::remove_dir_all(&dir);
-        let copied = Command::new("cp").arg("-a").arg(rootfs()).arg(&dir).status().unwrap();
+        let dir = rootfs_copy("subid-rootfs");
         let owned = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
-        assert!(copied.success() && owned.success(), "copy the rootfs for {USER}");
+        assert!(owned.success(), "chown the rootfs copy for {USER}");
         (uid, gid, dir)
     })
     .clone()

@@ -54,6 +54,16 @@ pub fn user_rootfs() -> &'static Path {
     })
 }
 
+/// A fresh copy (`cp -a`) of the test rootfs, for a test that changes it; in
+/// the scratch space as `<test binary>-<what>`, replaced on each call.
+pub fn rootfs_copy(what: &str) -> PathBuf {
+    let dir = scratch_dir(what);
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = Command::new("cp").arg("-a").arg(rootfs()).arg(&dir).status().unwrap();
+    assert!(status.success(), "cp -a {} {}", rootfs().display(), dir.display());
+    dir
+}
+
 /// A directory under cargo's target/tmp named after this test binary, so
 /// runs reuse (and rebuild) the same place instead of piling up in /tmp.
 /// It must be reachable by the unprivileged test user: target/ is.
