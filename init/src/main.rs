@@ -270,14 +270,14 @@ fn run(c: &Config) -> ! {
         join_cgroups();
     }
 
-    // 11. Made before the fork so that its failure can still be reported, and
+    // 11. Made before the command starts so that its failure can still be reported, and
     // with all signals already queued, none is lost while CMD starts.
     let sfd = signalfd_all().or_die(c"signalfd", c"");
     trace::stamp(trace::FORKING);
-    let pid = fork().or_die(c"fork", c"");
-    if pid == 0 {
-        child(c, master, hardening);
-    }
+    let args = ChildArgs { c, master, hardening };
+    // SAFETY: `child` only reads `args`, our config and the hardening record,
+    // and writes its own stack and the trace stamps, before it execs or exits.
+    let pid = unsafe { spawn(child, &args as *const ChildArgs as usize) }.or_die(c"clone", c"");
 
     // 12. PID 1 needs none of its descriptors but the signalfd.
     if let Some(m) = master {
@@ -477,8 +477,17 @@ fn parse_winsize(s: &[u8]) -> Option<[u16; 2]> {
     }
 }
 
-/// The command's process, between fork and exec.
-fn child(c: &Config, master: Option<usize>, hardening: Option<&harden::Hardening>) -> ! {
+struct ChildArgs<'a> {
+    c: &'a Config,
+    master: Option<usize>,
+    hardening: Option<&'a harden::Hardening>,
+}
+
+/// The command's process, between `spawn` and exec, in PID 1's memory.
+extern "C" fn child(args: usize) -> ! {
+    // SAFETY: `spawn` passes the address of `run`'s ChildArgs, alive while
+    // PID 1 waits for us to exec.
+    let &ChildArgs { c, master, hardening } = unsafe { &*(args as *const ChildArgs) };
     trace::stamp(trace::FORKED);
     block_signals(false).or_die(c"sigprocmask", c"");
     setsid().or_die(c"setsid", c"");

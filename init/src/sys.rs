@@ -257,9 +257,57 @@ pub fn set_ctty(fd: usize) -> Res {
     unsafe { syscall!(Sysno::ioctl, fd, TIOCSCTTY, 0) }
 }
 
-pub fn fork() -> Res {
-    // SAFETY: a plain fork: no new stack, no shared memory, no tid pointers.
-    unsafe { syscall!(Sysno::clone, SIGCHLD, 0, 0, 0, 0) }
+const CLONE_VM: usize = 0x100;
+const CLONE_VFORK: usize = 0x4000;
+const SPAWN_STACK: usize = 16 * 1024;
+
+/// The stack `spawn`'s child runs on until it execs: in .bss, so it costs no
+/// file bytes, and only the pages it touches cost memory.
+#[repr(align(16))]
+struct SpawnStack([u8; SPAWN_STACK]);
+static mut STACK: SpawnStack = SpawnStack([0; SPAWN_STACK]);
+
+/// Runs `f(arg)` in a new process that shares our memory (CLONE_VM), on its
+/// own stack, and returns its pid once it has exec'd or exited (CLONE_VFORK).
+/// A fork would copy our page tables for a process that replaces them at
+/// once, and copying them is slow under a VM's paging.
+///
+/// # Safety
+/// `f` runs in our memory while we wait: until it execs or exits it may only
+/// read what we own and write its own stack, and memory nobody reads after it
+/// (its trace stamps). `arg` must point into our frame, which waits with us.
+pub unsafe fn spawn(f: extern "C" fn(usize) -> !, arg: usize) -> Res {
+    let top = core::ptr::addr_of_mut!(STACK.0).cast::<u8>().wrapping_add(SPAWN_STACK);
+    let ret: usize;
+    // SAFETY: clone(flags, stack) returns twice: here with the child's pid (or
+    // -errno), and in the child with 0 and rsp at `top`, the 16-byte aligned
+    // end of a stack nobody else uses (a second spawn reuses it only after the
+    // first child left it, as CLONE_VFORK waits). The child finds f and arg in
+    // r12 and r13, which the syscall preserves, and never returns from f. The
+    // syscall clobbers rcx and r11 and answers in rax.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "mov rdi, r13",
+            "call r12",
+            "ud2",
+            "2:",
+            inlateout("rax") Sysno::clone as usize => ret,
+            in("rdi") CLONE_VM | CLONE_VFORK | SIGCHLD as usize,
+            in("rsi") top,
+            in("rdx") 0,
+            in("r10") 0,
+            in("r8") 0,
+            in("r12") f,
+            in("r13") arg,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    Errno::from_ret(ret)
 }
 
 /// CLOCK_MONOTONIC in nanoseconds (the raw syscall: we have no vDSO parser).

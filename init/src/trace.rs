@@ -2,9 +2,9 @@
 //!
 //! Each phase's end is stamped with CLOCK_MONOTONIC, the clock of the
 //! launcher's `Instant`, so the launcher can place our phases among its own.
-//! Stamps live in memory: the ones taken by PID 1 before the fork are in the
-//! command's copy too, so the command sends them all, as one record, right
-//! before its exec, while it still holds the channel (no extra round trip):
+//! Stamps live in memory, which the command's process shares with PID 1 until
+//! its exec, so the command sends them all, as one record, right before its
+//! exec, while it still holds the channel (no extra round trip):
 //!
 //! ```text
 //! 'T', then COUNT stamps (u64 ns, native = little-endian), 0 = not reached
