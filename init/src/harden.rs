@@ -30,6 +30,10 @@ const TOUCH: u8 = 5;
 /// (no openat2 and close), and is skipped when this kernel lacks the entry
 /// (such as /proc/sched_debug).
 const KERNEL_FS: u8 = 0x80;
+/// Set on KERNEL_FS mounts that are to show one filesystem (the masks' empty
+/// tmpfs): the first that succeeds mounts it as given, the later ones bind
+/// that mount, which is cheaper than a new filesystem each.
+const SHARED: u8 = 0x40;
 
 const MAX_RECORD: usize = 64 * 1024;
 
@@ -123,7 +127,7 @@ impl Cursor {
 
     fn op(&mut self) -> Op {
         let kind = self.int(1) as u8;
-        if !(MOUNT..=TOUCH).contains(&(kind & !KERNEL_FS)) {
+        if !(MOUNT..=TOUCH).contains(&(kind & !(KERNEL_FS | SHARED))) {
             bad_record();
         }
         let arg = self.int(4) as u32;
@@ -143,9 +147,10 @@ impl Cursor {
 /// the rootfs cannot aim a mount at the host (KERNEL_FS targets excepted).
 pub fn run_ops(h: &Hardening) {
     let mut r = Cursor(h.ops);
+    let mut shared: Option<&CStr> = None;
     while !r.0.is_empty() {
         let op = r.op();
-        let kind = op.kind & !KERNEL_FS;
+        let kind = op.kind & !(KERNEL_FS | SHARED);
         let target = op.target;
         // Names for error records: prefixed with the target, made absolute.
         let what = match kind {
@@ -160,10 +165,15 @@ pub fn run_ops(h: &Hardening) {
         }
         let rec = if kind == SETATTR_R { AT_RECURSIVE } else { 0 };
         if op.kind & KERNEL_FS != 0 {
-            let res = match kind {
-                MOUNT => mount_raw(op.source, target, op.fstype, op.arg as usize, op.data),
+            let share = op.kind & SHARED != 0;
+            let res = match (kind, share.then_some(shared).flatten()) {
+                (MOUNT, Some(first)) => mount_raw(first.as_ptr().cast(), target, null(), MS_BIND, null()),
+                (MOUNT, None) => mount_raw(op.source, target, op.fstype, op.arg as usize, op.data),
                 _ => mount_setattr(CWD, target, rec, u64::from(op.arg)),
             };
+            if share && shared.is_none() && res.is_ok() {
+                shared = Some(target);
+            }
             if res != Err(Errno::ENOENT) {
                 res.or_die(what, target);
             }

@@ -174,6 +174,11 @@ pub fn mkdirat(dir: usize, path: &CStr, mode: usize) -> Res {
     unsafe { syscall!(Sysno::mkdirat, dir, path.as_ptr(), mode) }
 }
 
+pub fn chmod(path: &CStr, mode: usize) -> Res {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::fchmodat, CWD, path.as_ptr(), mode) }
+}
+
 #[repr(C)]
 struct OpenHow {
     flags: u64,
@@ -316,6 +321,12 @@ pub fn monotonic_ns() -> u64 {
     // SAFETY: the kernel writes one struct timespec (two 64-bit words) into `ts`.
     let _ = unsafe { syscall!(Sysno::clock_gettime, CLOCK_MONOTONIC, ts.as_mut_ptr()) };
     ts[0].wrapping_mul(1_000_000_000).wrapping_add(ts[1])
+}
+
+/// Makes the caller the leader of a new process group of its own.
+pub fn setpgid_self() -> Res {
+    // SAFETY: integer arguments only.
+    unsafe { syscall!(Sysno::setpgid, 0, 0) }
 }
 
 pub fn setsid() -> Res {

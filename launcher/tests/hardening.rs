@@ -121,10 +121,15 @@ fn seccomp_denies_what_reaches_past_the_container() {
 #[test]
 fn masked_paths_show_nothing() {
     let out = output(&mut launcher(&sh(
-        "wc -c < /proc/keys; wc -c < /proc/timer_list; ls -A /proc/acpi | wc -l; ls -A /sys/firmware | wc -l",
+        "wc -c < /proc/keys; wc -c < /proc/timer_list; ls -A /proc/acpi | wc -l; ls -A /sys/firmware | wc -l; \
+         touch /proc/acpi/x /sys/firmware/x 2>/dev/null; echo rc=$?; (ls -A /proc/acpi; ls -A /sys/firmware) | wc -w",
     )));
     assert_code(&out, 0);
-    assert_eq!(stdout(&out).split_whitespace().collect::<Vec<_>>(), ["0", "0", "0", "0"]);
+    assert_eq!(
+        stdout(&out).split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", "0", "0", "rc=1", "0"],
+        "a masked path shows something or takes a file"
+    );
 }
 
 #[test]

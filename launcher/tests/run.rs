@@ -99,6 +99,41 @@ fn dev_holds_exactly_the_minimal_set() {
 }
 
 #[test]
+fn dev_shm_is_docker_sized_sticky_and_noexec() {
+    // shm_open and friends need a sticky, world-writable tmpfs directory with
+    // docker's 64 MiB of room; nothing placed there may run or act as a device.
+    let out =
+        output(&mut launcher(&sh("stat -c %a /dev/shm; stat -f -c %T /dev/shm; df -k /dev/shm | tail -1; \
+         head -c 1048576 /dev/zero > /dev/shm/big && echo filled; \
+         cp /bin/busybox /dev/shm/bb && /dev/shm/bb true; echo exec=$?")));
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[..2], ["1777", "tmpfs"], "{text}");
+    let fields: Vec<&str> = lines[2].split_whitespace().collect();
+    let kib: u64 = fields[1].parse().unwrap_or(0);
+    assert!(kib >= 64 * 1024, "/dev/shm holds {kib} KiB, docker gives 64 MiB:\n{text}");
+    let mounts = output(&mut launcher(&sh(&format!("grep ' {} ' /proc/mounts", fields[5]))));
+    let options = stdout(&mounts);
+    for flag in ["nosuid", "nodev", "noexec"] {
+        assert!(options.split([' ', ',']).any(|o| o == flag), "/dev/shm's mount lacks {flag}: {options}");
+    }
+    assert!(text.contains("filled\n") && text.contains("exec=126"), "{text}\n{}", stderr(&out));
+}
+
+#[test]
+fn command_has_its_own_process_group_in_inits_session() {
+    // As under tini (docker --init): signals to the command's group never
+    // reach PID 1; without -t there is no terminal to own, so no session of its own.
+    let out = output(&mut launcher(&sh("cut -d' ' -f1,5,6 /proc/self/stat")));
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    let f: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(f.len(), 3, "{text}");
+    assert_eq!((f[1], f[2]), (f[0], "1"), "pid pgrp session: {text}");
+}
+
+#[test]
 fn sys_is_read_only() {
     let out = output(&mut launcher(&sh(
         "echo 1 > /sys/kernel/uevent_helper; echo rc=$?; grep ' /sys ' /proc/mounts",
