@@ -24,13 +24,16 @@ mod status;
 mod trace;
 mod tty;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::time::Instant;
 
-/// `launcher ARGS...`: parse, run or check, and exit with the right code.
-pub fn main() -> ! {
+/// `launcher ARGS...` (the arguments after the program's name): parse, run
+/// or check, and exit with the right code.
+pub fn main(args: Vec<OsString>) -> ! {
     let start = Instant::now();
-    let args: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
+    standard_fds_and_sigpipe();
+    let args: Vec<String> = match args.into_iter().map(|a| a.into_string()).collect() {
         Ok(args) => args,
         Err(bad) => {
             status::say(&format!("argument {bad:?} is not valid UTF-8"));
@@ -60,4 +63,24 @@ pub fn main() -> ! {
         }
     };
     std::process::exit(code);
+}
+
+/// What std's start-up would do and the launcher needs (main.rs skips it):
+/// fds 0-2 open, so that no file of ours takes their numbers and gets a
+/// stray print or the container's stdio, and SIGPIPE ignored, so that a
+/// closed stdout is an error to report rather than death before cleanup.
+fn standard_fds_and_sigpipe() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd { fd, events: 0, revents: 0 });
+    // SAFETY: polls three pollfds we own, without waiting.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } > 0 {
+        for fd in fds.iter().filter(|f| f.revents & libc::POLLNVAL != 0) {
+            // SAFETY: opens a constant path; the lowest free fd is the closed one.
+            let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+            if null != fd.fd {
+                std::process::exit(status::RUNTIME_ERROR);
+            }
+        }
+    }
+    // SAFETY: sets the disposition of SIGPIPE to ignore; no handler runs.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }

@@ -122,6 +122,24 @@ fn dev_shm_is_docker_sized_sticky_and_noexec() {
 }
 
 #[test]
+fn closed_standard_fds_become_dev_null() {
+    // Started with stdin and stderr closed, the launcher must not hand those
+    // numbers to its own files (the channel, the init memfd).
+    let mut cmd = launcher(&sh("readlink /proc/self/fd/0; readlink /proc/self/fd/2; echo out"));
+    // SAFETY: close(2) between fork and exec, on fds of the child only.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::close(0);
+            libc::close(2);
+            Ok(())
+        });
+    }
+    let out = cmd.stdin(Stdio::inherit()).stderr(Stdio::inherit()).output().expect("run the launcher");
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "/dev/null\n/dev/null\nout\n");
+}
+
+#[test]
 fn command_has_its_own_process_group_in_inits_session() {
     // As under tini (docker --init): signals to the command's group never
     // reach PID 1; without -t there is no terminal to own, so no session of its own.
