@@ -93,11 +93,12 @@ pub fn exec_init(channel: RawFd, go: RawFd, mut init: RawFd, cmd: &InitCommand) 
         // dup2 leaves the new fd without close-on-exec: init inherits it.
         sys(libc::SYS_dup2, [channel as usize, fd3, 0, 0, 0, 0]);
     }
-    // Wait for "go" on the eventfd; the channel turning readable without it
-    // (EOF) means the launcher died or gave up, and reports why if it can.
+    // Wait for "go" on the eventfd; the channel hanging up without it means
+    // the launcher died or gave up, and reports why if it can. (Readable it
+    // already is: the config record waits in it for init.)
     let mut waits = [
         libc::pollfd { fd: go, events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: CHILD_FD, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: CHILD_FD, events: libc::POLLRDHUP, revents: 0 },
     ];
     while sys(libc::SYS_poll, [waits.as_mut_ptr() as usize, 2, usize::MAX, 0, 0, 0]) < 0 {}
     let mut count = 0u64;

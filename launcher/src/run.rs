@@ -60,6 +60,9 @@ fn start_and_wait(
         ops: &ops,
     }
     .encode();
+    // Queued for init before the clone: sharing our CPU, the child often runs
+    // only once we sleep, so every step between "go" and that sleep delays it.
+    channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
     let idmap = IdMap::for_caller();
     trace.mark("prepared");
 
@@ -83,7 +86,6 @@ fn start_and_wait(
     idmap.write(container.pid)?;
     trace.mark("id maps written");
     go.release().map_err(|e| format!("release the container: {e}"))?;
-    channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
     drop((go, init));
     trace.mark("released");
 
