@@ -233,8 +233,24 @@ enum Label {
     Kill,
     CloneFlags,
     SocketFamily,
-    /// The start of a subtree of compares (`tree`).
+    /// The start of a subtree of compares (`tree`), numbered from 1.
     Node(u16),
+}
+
+impl Label {
+    /// An index per label, for `assemble`'s table.
+    fn slot(self) -> usize {
+        match self {
+            Label::Next => 0,
+            Label::Allow => 1,
+            Label::Deny => 2,
+            Label::NoSys => 3,
+            Label::Kill => 4,
+            Label::CloneFlags => 5,
+            Label::SocketFamily => 6,
+            Label::Node(n) => 6 + usize::from(n),
+        }
+    }
 }
 
 enum Ins {
@@ -247,34 +263,35 @@ enum Ins {
     Here(Label),
 }
 
+/// Resolves the labels back to front, so that each jump goes to the nearest
+/// placement of its label ahead of it (classic BPF only jumps forward).
 fn assemble(prog: &[Ins]) -> Vec<sock_filter> {
-    let mut labels = Vec::new();
-    let mut len = 0;
-    for ins in prog {
-        match ins {
-            Ins::Here(l) => labels.push((*l, len)),
-            _ => len += 1,
+    let len = prog.iter().filter(|ins| !matches!(ins, Ins::Here(_))).count();
+    let slots = prog.iter().filter_map(|ins| if let Ins::Here(l) = ins { Some(l.slot() + 1) } else { None });
+    let mut ahead = vec![usize::MAX; slots.max().unwrap_or(1)];
+    let mut out = vec![sock_filter { code: 0, jt: 0, jf: 0, k: 0 }; len];
+    let mut at = len;
+    for ins in prog.iter().rev() {
+        if let Ins::Here(l) = *ins {
+            ahead[l.slot()] = at;
+            continue;
         }
-    }
-    let mut out = Vec::with_capacity(len);
-    for ins in prog {
-        let from = out.len();
-        // Classic BPF only jumps forward, at most 255 instructions.
+        at -= 1;
         let offset = |to: Label| -> u8 {
             if to == Label::Next {
                 return 0;
             }
-            let at = labels.iter().find(|&&(l, at)| l == to && at > from).expect("label placed ahead").1;
-            let skip = at.checked_sub(from + 1).expect("jumps go forward");
-            u8::try_from(skip).expect("jump within 255 instructions")
+            let target = ahead.get(to.slot()).copied().unwrap_or(usize::MAX);
+            assert!(target < len, "label {to:?} placed ahead of instruction {at}");
+            u8::try_from(target - at - 1).expect("jump within 255 instructions")
         };
         let (code, jt, jf, k) = match *ins {
-            Ins::Load(at) => (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, at),
+            Ins::Load(word) => (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, word),
             Ins::Ret(v) => (libc::BPF_RET | libc::BPF_K, 0, 0, v),
             Ins::Jump(op, k, t, f) => (libc::BPF_JMP | op | libc::BPF_K, offset(t), offset(f), k),
-            Ins::Here(_) => continue,
+            Ins::Here(_) => unreachable!(),
         };
-        out.push(sock_filter { code: code as u16, jt, jf, k });
+        out[at] = sock_filter { code: code as u16, jt, jf, k };
     }
     out
 }
