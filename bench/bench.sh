@@ -297,12 +297,32 @@ while [ "$busy" -gt 10 ] && [ "$waited" -lt "${BENCH_WAIT_QUIET:-0}" ]; do
 done
 [ "$busy" -le 10 ] || note "WARNING: CPUs ${busy}% busy with other work before the run; every number will be inflated and spread (BENCH_WAIT_QUIET=600 waits for quiet)"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-note "start-up + teardown of /bin/true: hyperfine, $runs runs each"
-set --
-for name in $contenders; do
-    set -- "$@" -n "$name" "$(cmd "$name" true "bench-$name")"
+# hyperfine times one command's runs back to back; drift of the machine (other
+# VMs, kernel workers) would then favour whoever ran in a quiet stretch. So
+# every contender runs a few times per round, in an order that rotates from
+# round to round, and report.py pools the rounds.
+per_round=${BENCH_PER_ROUND:-5}
+rounds=$(((runs + per_round - 1) / per_round))
+runs=$((rounds * per_round))
+note "start-up + teardown of /bin/true: hyperfine, $runs runs each, interleaved: $rounds rounds of $per_round runs of every contender"
+rm -f "$out"/startup-*.json
+order=$contenders
+for round in $(seq -w 1 "$rounds"); do
+    set --
+    for name in $order; do
+        set -- "$@" -n "$name" "$(cmd "$name" true "bench-$name")"
+    done
+    warmup=1
+    [ "$round" -gt 1 ] || warmup=5
+    hyperfine -N --style none --warmup "$warmup" --runs "$per_round" \
+        --export-json "$out/startup-$round.json" "$@" 2>"$out/hyperfine.log" ||
+        { cat "$out/hyperfine.log" >&2; die "hyperfine round $round failed (its output is above)"; }
+    # The first contender goes last next round.
+    set -- $order
+    first=$1
+    shift
+    order="$* $first"
 done
-hyperfine -N --warmup 5 --runs "$runs" --export-json "$out/startup.json" "$@" >&2
 for name in $contenders; do
     printf '%s\t%s\n' "$name" "$(cmd "$name" true "bench-$name")"
 done | sed -e "s|$rootfs|ROOTFS|g" -e "s|$bundles|B|g" -e "s|$work/bin/|bench/work/bin/|g" \
@@ -377,6 +397,8 @@ size_of dumb-init "$(command -v dumb-init)"
     echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "commit=$(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "runs=$runs"
+    echo "rounds=$rounds"
+    echo "per_round=$per_round"
     echo "top=$top"
     echo "load_before=$load_before"
     echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -3,10 +3,11 @@
 
     report.py OUT_DIR RESULTS_MD STARTUP_SVG
 
-OUT_DIR holds startup.json (hyperfine --export-json), throughput.tsv,
+OUT_DIR holds startup-NN.json (hyperfine --export-json, one per round), throughput.tsv,
 rss.tsv, sizes.tsv, commands.tsv and meta.env, all written by bench.sh.
 Standard library only: the SVG is written as text.
 """
+import glob
 import html
 import json
 import os
@@ -208,24 +209,35 @@ def nice_step(span):
     return 200
 
 
+def pooled_rounds(out_dir):
+    """Each contender's run times from every round (startup-NN.json, one
+    hyperfine export per round), pooled, in the order of the first round."""
+    times = {}
+    for path in sorted(glob.glob(os.path.join(out_dir, "startup-*.json"))):
+        with open(path) as f:
+            for r in json.load(f)["results"]:
+                times.setdefault(r["command"], []).extend(r["times"])
+    if not times:
+        sys.exit(f"report.py: no startup-*.json in {out_dir}")
+    return [
+        {
+            "name": name,
+            "median": statistics.median(t),
+            "min": min(t),
+            "max": max(t),
+            "mean": statistics.mean(t),
+            "stddev": statistics.stdev(t) if len(t) > 1 else 0.0,
+        }
+        for name, t in times.items()
+    ]
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit("usage: report.py OUT_DIR RESULTS_MD STARTUP_SVG")
     out_dir, md_path, svg_path = sys.argv[1:]
     meta = read_meta(os.path.join(out_dir, "meta.env"))
-    with open(os.path.join(out_dir, "startup.json")) as f:
-        hf = json.load(f)["results"]
-    results = [
-        {
-            "name": r["command"],
-            "median": r["median"],
-            "min": r["min"],
-            "max": r["max"],
-            "mean": r["mean"],
-            "stddev": r["stddev"] or 0.0,
-        }
-        for r in hf
-    ]
+    results = pooled_rounds(out_dir)
     commands = read_tsv(os.path.join(out_dir, "commands.tsv"))
     trace_runs, trace_rows = trace_table(os.path.join(out_dir, "trace.txt"))
 
@@ -243,8 +255,10 @@ def main():
         f"- launcher commit: {meta.get('commit')}",
         f"- Peers: {meta.get('crun')}; {meta.get('runc')}; {meta.get('bwrap')}; {meta.get('unshare')}",
         f"- Payload: {meta.get('busybox')}, static, in one shared rootfs (bench/work/rootfs) for every contender",
-        f"- Timing: {meta.get('hyperfine')}, `-N` (no shell), 5 warm-up runs, {meta.get('runs')} runs per contender, "
-        "all contenders in one invocation. Ratios are to `launcher` (rootful) in the same run; above 1 means slower than the launcher.",
+        f"- Timing: {meta.get('hyperfine')}, `-N` (no shell), {meta.get('runs')} runs per contender, interleaved: "
+        f"{meta.get('rounds')} rounds, each running every contender {meta.get('per_round')} times after a warm-up run "
+        "(5 in the first round), in an order that rotates from round to round, so drift of the machine hits all alike. "
+        "Ratios are to `launcher` (rootful) in the same run; above 1 means slower than the launcher.",
         "",
         "## Start-up + teardown of `/bin/true`",
         "",
