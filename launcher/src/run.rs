@@ -90,12 +90,22 @@ fn start_and_wait(
     trace.mark("released");
 
     // init now builds the container's mounts, which takes longer than making
-    // the cgroup here; it joins the cgroup before it forks the command.
+    // the cgroup here, on another CPU; it joins the cgroup before it starts the
+    // command, which must get our CPU affinity back first.
     if !spec.limits.is_empty() {
+        let affinity = child::move_off_our_cpu(pid);
         let parent = spec.cgroup_parent.as_deref().map(Path::new);
         let made = Cgroup::create(&cgroup::default_name(), &spec.limits, parent, Some(pid))?;
         let made = cgroup.insert(made);
         let files = made.join_fds()?;
+        if let Some(mask) = &affinity {
+            match child::restore_affinity(pid, mask) {
+                // init has already failed; the event loop reads its error record.
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                Err(e) => return Err(format!("give init back its CPU affinity: {e}")),
+                Ok(()) => {}
+            }
+        }
         trace.mark("cgroup made");
         let fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
         match channel::send_fds(ours.as_raw_fd(), JOIN, &fds) {

@@ -148,6 +148,36 @@ fn memory_below_the_limit_runs() {
 }
 
 #[test]
+fn the_container_keeps_the_launchers_cpu_affinity() {
+    // With limits the launcher moves the starting container off its own CPU
+    // while it makes the cgroup; the command and PID 1 must end up with the
+    // launcher's affinity all the same, whatever that is.
+    let _serial = serial();
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    assert!(cpus >= 2, "this test needs 2 CPUs to see the move (the machine has {cpus})");
+    let args = ["--pids-limit", "10", "--memory", "50m", "--", "/bin/sh", "-c"];
+    let script = "grep Cpus_allowed_list /proc/1/status /proc/self/status";
+    let all = format!("0-{}", cpus - 1);
+    for (set, want) in [(None, all.as_str()), (Some("1"), "1"), (Some("0,1"), "0-1")] {
+        let mut cmd = match set {
+            None => launcher(&args),
+            Some(set) => {
+                let mut cmd = Command::new("taskset");
+                cmd.args(["-c", set, launcher_bin(), "run", "--rootfs"]).arg(rootfs()).args(args);
+                cmd
+            }
+        };
+        cmd.arg(script);
+        let out = output(&mut cmd);
+        assert_code(&out, 0);
+        let text = stdout(&out);
+        let lists: Vec<&str> = text.lines().map(|l| l.rsplit('\t').next().unwrap_or("")).collect();
+        assert_eq!(lists, [want, want], "launcher under taskset {set:?}:\n{text}");
+    }
+}
+
+#[test]
 fn cpus_sets_the_quota() {
     let _serial = serial();
     let mut launcher =
