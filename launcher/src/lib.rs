@@ -77,6 +77,8 @@ fn standard_fds_and_sigpipe() {
             // SAFETY: opens a constant path; the lowest free fd is the closed one.
             let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
             if null != fd.fd {
+                let err = std::io::Error::last_os_error();
+                status::say(&format!("fd {} is closed and /dev/null cannot take its place: {err}", fd.fd));
                 std::process::exit(status::RUNTIME_ERROR);
             }
         }
