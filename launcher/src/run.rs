@@ -143,7 +143,7 @@ fn init_command(spec: &Spec) -> InitCommand {
 }
 
 /// init's FLAGS: c: a config record follows on the channel; t: allocate a pty;
-/// T: send trace stamps; g: a cgroup record comes before the fork.
+/// T: send trace stamps; g: a cgroup record comes before the command starts.
 fn init_flags(spec: &Spec) -> String {
     let letters = [(true, 'c'), (spec.tty, 't'), (spec.trace, 'T'), (!spec.limits.is_empty(), 'g')];
     letters.iter().filter(|(on, _)| *on).map(|(_, c)| *c).collect()
