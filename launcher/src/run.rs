@@ -99,12 +99,10 @@ fn start_and_wait(
         let made = cgroup.insert(made);
         let files = made.join_fds()?;
         if let Some(mask) = &affinity {
-            match child::restore_affinity(pid, mask) {
-                // init has already failed; the event loop reads its error record.
-                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                Err(e) => return Err(format!("give init back its CPU affinity: {e}")),
-                Ok(()) => {}
-            }
+            // Works on an init that has already failed, too: our child stays
+            // a zombie, pid and all, until the event loop reaps it.
+            child::restore_affinity(pid, mask)
+                .map_err(|e| format!("give init back its CPU affinity: {e}"))?;
         }
         trace.mark("cgroup made");
         let fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();

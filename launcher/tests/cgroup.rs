@@ -253,9 +253,9 @@ fn cgroup_of_a_sigkilled_launcher_is_removed_by_the_next_run() {
 fn a_start_that_fails_while_the_cgroup_is_made_reports_inits_error_and_leaves_nothing() {
     let _serial = serial();
     // A read-only rootfs without /proc: init fails at its first mount, which
-    // on a machine with idle cores can be before the launcher has made the
-    // cgroup and sent it (the send then finds the channel closed; on this
-    // 2-vCPU VM init gets going only after). Either way the error is init's,
+    // is usually before the launcher has made the cgroup and sent it (init
+    // runs on the other CPU meanwhile; the send then finds the channel closed,
+    // in 31 of 50 runs here), sometimes after. Either way the error is init's,
     // and the cgroup is removed.
     let copy = rootfs_copy("noproc");
     std::fs::remove_dir(copy.join("proc")).unwrap();
