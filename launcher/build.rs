@@ -26,6 +26,19 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 
+    // `launcher --version` names the commit it was built from.
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).current_dir(root).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=LAUNCHER_COMMIT={commit}");
+    for path in ["HEAD", "refs/heads", "packed-refs"] {
+        if let Some(p) = git(&["rev-parse", "--git-path", path]) {
+            println!("cargo:rerun-if-changed={}", root.join(p).display());
+        }
+    }
+
     let rustflags = [
         "-Clink-self-contained=no",
         "-Crelocation-model=static",

@@ -6,7 +6,6 @@ use core::ffi::CStr;
 
 const PATH_MAX: usize = 4096;
 const NAME_MAX: usize = 255;
-const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Execs `cmd`, searching PATH (from `envp`) when it has no '/'. Returns only
 /// when every attempt failed, with the errno that should decide the exit
@@ -28,7 +27,8 @@ pub unsafe fn execvp(cmd: &CStr, argv: *const *const u8, envp: *const *const u8)
         return Errno::ENAMETOOLONG;
     }
     // SAFETY: forwarded from our caller.
-    let path = unsafe { env_path(envp) }.unwrap_or(DEFAULT_PATH);
+    // The launcher always sets PATH (docker's default unless -e changes it).
+    let path = unsafe { env_path(envp) }.unwrap_or_default();
     let mut buf = [0u8; PATH_MAX];
     let mut err = Errno::ENOENT;
     let mut eacces = false;

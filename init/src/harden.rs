@@ -1,16 +1,18 @@
-//! The optional hardening record (FLAGS has `c`): what the launcher decided,
-//! carried out here. All policy (which capabilities, which filter, which
-//! paths) is the launcher's; this module only parses and executes.
+//! The config record: everything the launcher decided, carried out here.
+//! All policy (which capabilities, which filter, which mounts) is the
+//! launcher's; this module only parses and executes.
 //!
 //! ```text
-//! 'C', caps u64, flags u32, filter_len u16, filter_len * 8 bytes of
-//! struct sock_filter, op_count u16, then each op:
-//!   kind u8, arg u32, source, target, fstype, data (NUL-terminated; "" = NULL)
+//! 'C', caps u64, flags u32, rows u16, cols u16, rootfs, hostname, workdir
+//! (NUL-terminated), filter_len u16, filter_len * 8 bytes of struct
+//! sock_filter, op_count u16, then each op:
+//!   kind u8, arg u32, source, target, fstype (NUL-terminated; "" = NULL),
+//!   options: "key\0value\0" pairs (value "": a flag), then "\0"
 //! ```
 //! Integers are little-endian. Targets are relative to the rootfs.
 
 use crate::sys::{self, Errno, *};
-use crate::{die, mkdir_p, OrDie};
+use crate::{die, Mounts, OrDie};
 use core::ffi::CStr;
 use core::ptr::{addr_of_mut, null};
 
@@ -18,17 +20,27 @@ const DROP_CAPS: u32 = 1;
 const NO_NEW_PRIVS: u32 = 2;
 const SECCOMP: u32 = 4;
 const LOOPBACK_UP: u32 = 8;
+/// Allocate a pty for the command.
+pub const TTY: u32 = 16;
+/// Send trace stamps.
+pub const TRACE: u32 = 32;
+/// A `J` record with the container's cgroups comes before the command starts.
+pub const JOIN_CGROUP: u32 = 64;
+const ALL_FLAGS: u32 = 127;
 
 const MOUNT: u8 = 1;
+/// 3: mount_setattr on the target's mount alone.
 const SETATTR_R: u8 = 2;
-const SETATTR: u8 = 3;
-const MKDIR_P: u8 = 4;
-const TOUCH: u8 = 5;
-/// Set on an op's kind: the target is an entry of our own /proc or /sys,
-/// mounted moments before. Entries there are the kernel's, not the rootfs's,
-/// so no symlink of the image can redirect the path: the op goes by path
-/// (no openat2 and close), and is skipped when this kernel lacks the entry
-/// (such as /proc/sched_debug).
+/// A directory in one of init's own mounts (KERNEL_FS).
+const MKDIR: u8 = 4;
+/// Join the container's cgroups (with JOIN_CGROUP) and enter a new cgroup
+/// namespace, whose root is then the container's cgroup.
+const CGROUP_NS: u8 = 5;
+/// Set on an op's kind: the target (and a relative source) is an entry of
+/// the /proc, /dev or /sys that init mounted moments before, named by its
+/// first component, and is reached through the descriptor of that mount
+/// (their entries are the kernel's, or ours, never the rootfs's); a target
+/// this kernel lacks (such as /proc/sched_debug) is skipped.
 const KERNEL_FS: u8 = 0x80;
 /// Set on KERNEL_FS mounts that are to show one filesystem (the masks' empty
 /// tmpfs): the first that succeeds mounts it as given, the later ones bind
@@ -42,9 +54,55 @@ const MAX_RECORD: usize = 64 * 1024;
 /// page by page and stay resident in PID 1.
 static mut RECORD: [u8; MAX_RECORD] = [0; MAX_RECORD];
 
-pub struct Hardening {
+/// The `J` record's buffer: 'J', then op_count u16 and ops, as in the config
+/// record.
+static mut JOIN_RECORD: [u8; 4096] = [0; 4096];
+
+/// The `J` record: the container's cgroups to join, and the ops that show it
+/// its cgroup once it has entered a cgroup namespace.
+pub struct Join {
+    pub fds: [i32; MAX_FDS],
+    pub count: usize,
+    pub ops: &'static [u8],
+}
+
+/// Receives and checks the `J` record.
+pub fn receive_join(channel: usize) -> Join {
+    // SAFETY: the only reference to JOIN_RECORD ever made, and init has one thread.
+    let buf: &'static mut [u8; 4096] = unsafe { &mut *addr_of_mut!(JOIN_RECORD) };
+    let what = c"join the container's cgroup";
+    let got = sys::recv_fds(channel, buf).or_die(what);
+    let mut r = Cursor(buf.get(..got.len).unwrap_or_default());
+    if r.int(1) != u64::from(b'J') {
+        bad_record();
+    }
+    let ops = checked_ops(&mut r);
+    Join { fds: got.fds, count: got.count, ops }
+}
+
+/// The ops at `r`, which must run to the record's end; a bad one ends init.
+fn checked_ops(r: &mut Cursor) -> &'static [u8] {
+    let count = r.int(2);
+    let ops = r.0;
+    for _ in 0..count {
+        r.op();
+    }
+    if !r.0.is_empty() {
+        bad_record();
+    }
+    ops
+}
+
+pub struct Config {
     caps: u64,
-    flags: u32,
+    pub flags: u32,
+    /// The pty's rows and columns; 0 when unknown.
+    pub winsize: [u16; 2],
+    /// Absolute host path of the root filesystem.
+    pub rootfs: &'static CStr,
+    pub hostname: &'static CStr,
+    /// Absolute path inside the container.
+    pub workdir: &'static CStr,
     filter: &'static [u8],
     /// The ops, already checked to be well-formed back to back.
     ops: &'static [u8],
@@ -54,18 +112,19 @@ struct Op {
     kind: u8,
     arg: u32,
     target: &'static CStr,
-    /// NULL when empty, as mount(2) wants them.
+    /// NULL when empty.
     source: *const u8,
     fstype: *const u8,
+    /// The options, as `sys::new_fs` takes them.
     data: *const u8,
 }
 
 /// Receives and checks the record; a bad one ends init here, before any
 /// change to the container.
-pub fn receive(channel: usize) -> Hardening {
+pub fn receive(channel: usize) -> Config {
     // SAFETY: the only reference to RECORD ever made, and init has one thread.
     let buf: &'static mut [u8; MAX_RECORD] = unsafe { &mut *addr_of_mut!(RECORD) };
-    let n = sys::recv_record(channel, buf).or_die(c"config record", c"");
+    let n = sys::recv_record(channel, buf).or_die(c"config record");
     if n > MAX_RECORD {
         die(Errno::EMSGSIZE, c"config record", c"");
     }
@@ -74,23 +133,18 @@ pub fn receive(channel: usize) -> Hardening {
     let caps = r.int(8);
     let flags = r.int(4) as u32;
     // A request this init does not know must not pass as granted.
-    if tag != u64::from(b'C') || flags > 15 {
+    if tag != u64::from(b'C') || flags > ALL_FLAGS {
         bad_record();
     }
+    let winsize = [r.int(2) as u16, r.int(2) as u16];
+    let [rootfs, hostname, workdir] = [r.text(), r.text(), r.text()];
     let len = r.int(2) as usize;
     let filter = r.take(len * 8);
-    let count = r.int(2);
-    let ops = r.0;
-    for _ in 0..count {
-        r.op();
-    }
-    if !r.0.is_empty() {
-        bad_record();
-    }
+    let ops = checked_ops(&mut r);
     if flags & LOOPBACK_UP != 0 {
-        sys::loopback_up().or_die(c"bring up lo", c"");
+        sys::loopback_up().or_die(c"bring up lo");
     }
-    Hardening { caps, flags, filter, ops }
+    Config { caps, flags, winsize, rootfs, hostname, workdir, filter, ops }
 }
 
 #[cold]
@@ -125,9 +179,20 @@ impl Cursor {
         }
     }
 
+    /// The next NUL-terminated string.
+    fn text(&mut self) -> &'static CStr {
+        let p = self.string();
+        // SAFETY: `string` found the NUL that ends it, in the 'static record.
+        if p.is_null() {
+            c""
+        } else {
+            unsafe { crate::cstr(p) }
+        }
+    }
+
     fn op(&mut self) -> Op {
         let kind = self.int(1) as u8;
-        if !(MOUNT..=TOUCH).contains(&(kind & !(KERNEL_FS | SHARED))) {
+        if !(MOUNT..=CGROUP_NS).contains(&(kind & !(KERNEL_FS | SHARED))) {
             bad_record();
         }
         let arg = self.int(4) as u32;
@@ -138,83 +203,112 @@ impl Cursor {
         }
         // SAFETY: `string` found the NUL that ends `target`, in the 'static record.
         let target = unsafe { crate::cstr(target) };
-        Op { kind, arg, target, source, fstype: self.string(), data: self.string() }
+        let fstype = self.string();
+        let data = self.0.as_ptr();
+        while !self.string().is_null() {
+            self.string();
+        }
+        Op { kind, arg, target, source, fstype, data }
     }
 }
 
 /// Runs the ops in order, with the rootfs as cwd. Each target is opened
-/// inside the rootfs and the op applied to that open file, so a symlink in
-/// the rootfs cannot aim a mount at the host (KERNEL_FS targets excepted).
-pub fn run_ops(h: &Hardening) {
-    let mut r = Cursor(h.ops);
-    let mut shared: Option<&CStr> = None;
+/// inside the rootfs, or in one of init's own mounts (KERNEL_FS), and the op
+/// applied to that open file, so no symlink in the rootfs can aim a mount
+/// at the host. Returns whether an op joined the cgroups.
+pub fn run_ops(cfg: &Config, mounts: &Mounts) -> bool {
+    run(cfg.ops, cfg, mounts)
+}
+
+fn run(ops: &'static [u8], cfg: &Config, mounts: &Mounts) -> bool {
+    let mut r = Cursor(ops);
+    let mut shared = None;
+    let mut joined = false;
     while !r.0.is_empty() {
         let op = r.op();
         let kind = op.kind & !(KERNEL_FS | SHARED);
         let target = op.target;
+        if kind == CGROUP_NS {
+            let view = if cfg.flags & JOIN_CGROUP != 0 { crate::join_cgroups() } else { &[] };
+            joined = true;
+            sys::unshare(CLONE_NEWCGROUP).or_die(c"enter a cgroup namespace");
+            run(view, cfg, mounts);
+            continue;
+        }
         // Names for error records: prefixed with the target, made absolute.
-        let what = match kind {
-            MOUNT => c"mount /",
-            MKDIR_P => c"mkdir /",
-            TOUCH => c"create /",
-            _ => c"remount read-only /",
-        };
-        if kind == MKDIR_P {
-            mkdir_p(target, op.arg as usize, what);
-            continue;
-        }
-        let rec = if kind == SETATTR_R { AT_RECURSIVE } else { 0 };
-        if op.kind & KERNEL_FS != 0 {
-            let share = op.kind & SHARED != 0;
-            let res = match (kind, share.then_some(shared).flatten()) {
-                (MOUNT, Some(first)) => mount_raw(first.as_ptr().cast(), target, null(), MS_BIND, null()),
-                (MOUNT, None) => mount_raw(op.source, target, op.fstype, op.arg as usize, op.data),
-                _ => mount_setattr(CWD, target, rec, u64::from(op.arg)),
-            };
-            if share && shared.is_none() && res.is_ok() {
-                shared = Some(target);
-            }
-            if res != Err(Errno::ENOENT) {
-                res.or_die(what, target);
-            }
-            continue;
-        }
-        // openat2 refuses a mode without O_CREAT.
-        let (flags, mode) =
-            if kind == TOUCH { (O_CREAT | O_EXCL | O_CLOEXEC, 0o644) } else { (O_PATH | O_CLOEXEC, 0) };
-        let fd = match open_in_root(target, flags, mode) {
-            Ok(fd) => fd,
-            Err(Errno::EEXIST) if kind == TOUCH => continue,
-            Err(e) => die(e, what, target),
+        let what = if kind == MOUNT { c"mount /" } else { c"remount read-only /" };
+        // (dir, path) of the target: an entry of one of our mounts, or the
+        // target itself, opened inside the rootfs.
+        let kernel_fs = op.kind & KERNEL_FS != 0;
+        let (dir, path) = if kernel_fs {
+            in_mount(mounts, target)
+        } else {
+            (open_in_root(target, O_PATH | O_CLOEXEC, 0).or_die_at(what, target), c"")
         };
         let res = match kind {
             MOUNT => {
-                // The fd as a path that mount(2) follows to the very file
-                // (in our own /proc, just mounted, relative to the rootfs).
-                // One digit: besides it, only fds 0 to 3 are open.
-                if fd > 9 {
-                    die(Errno::EMFILE, what, target)
-                }
-                let mut path = *b"proc/self/fd/0\0";
-                if let Some(d) = path.get_mut(13) {
-                    *d += fd as u8;
-                }
-                // SAFETY: a literal ending in its only NUL.
-                let path = unsafe { CStr::from_bytes_with_nul_unchecked(&path) };
-                mount_raw(op.source, path, op.fstype, op.arg as usize, op.data)
+                let share = op.kind & SHARED != 0;
+                let made = match (share, shared) {
+                    (true, Some(first)) => clone_tree(first, c"", false),
+                    _ if !op.fstype.is_null() => new_fs(op.fstype, u64::from(op.arg & 0xf), op.data),
+                    // A bind: a relative source is in the same mount as the target.
+                    _ => {
+                        // SAFETY: a bind's source is a string of the record.
+                        let src = unsafe { crate::cstr(op.source) };
+                        let (sdir, spath) = if src.to_bytes().first() == Some(&b'/') {
+                            (CWD, src)
+                        } else {
+                            in_mount(mounts, src)
+                        };
+                        clone_tree(sdir, spath, op.arg as usize & MS_REC != 0)
+                    }
+                };
+                made.and_then(|m| {
+                    let r = attach(m, dir, path);
+                    if share && shared.is_none() && r.is_ok() {
+                        shared = Some(m);
+                    } else {
+                        close(m);
+                    }
+                    r
+                })
             }
-            SETATTR_R | SETATTR => mount_setattr(fd, c"", AT_EMPTY_PATH | rec, u64::from(op.arg)),
-            _ => Ok(0),
+            MKDIR => mkdirat(dir, path, op.arg as usize),
+            _ => {
+                mount_setattr(dir, path, if kind == SETATTR_R { AT_RECURSIVE } else { 0 }, u64::from(op.arg))
+            }
         };
-        close(fd);
-        res.or_die(what, target);
+        if !kernel_fs {
+            close(dir);
+        }
+        if !(kernel_fs && res == Err(Errno::ENOENT)) {
+            res.or_die_at(what, target);
+        }
     }
+    if let Some(m) = shared {
+        close(m);
+    }
+    joined
+}
+
+/// "proc/kcore" -> (our /proc's descriptor, "kcore"): the mount is named by
+/// the first letter of the first component, which the launcher checks.
+fn in_mount(mounts: &Mounts, path: &'static CStr) -> (usize, &'static CStr) {
+    let bytes = path.to_bytes_with_nul();
+    let dir = match bytes.first() {
+        Some(b'p') => mounts.proc,
+        Some(b'd') => mounts.dev,
+        _ => mounts.sys,
+    };
+    let slash = bytes.iter().position(|&b| b == b'/').map_or(bytes.len() - 1, |i| i + 1);
+    // SAFETY: a suffix of a C string that still ends with its NUL.
+    (dir, unsafe { CStr::from_bytes_with_nul_unchecked(bytes.get(slash..).unwrap_or(b"\0")) })
 }
 
 /// In the command's process, right before exec: the bounding set, then
 /// no_new_privs, then the filter (still allowed without no_new_privs, as we
 /// hold CAP_SYS_ADMIN in our user namespace), then the capability sets.
-pub fn restrict(h: &Hardening) {
+pub fn restrict(h: &Config) {
     let drop = h.flags & DROP_CAPS != 0;
     if drop {
         for cap in 0..64 {
@@ -223,20 +317,20 @@ pub fn restrict(h: &Hardening) {
                     // Past the kernel's last capability.
                     Err(Errno::EINVAL) => break,
                     r => {
-                        r.or_die(c"drop capabilities", c"");
+                        r.or_die(c"drop capabilities");
                     }
                 }
             }
         }
     }
     if h.flags & NO_NEW_PRIVS != 0 {
-        prctl(PR_SET_NO_NEW_PRIVS, 1).or_die(c"no_new_privs", c"");
+        prctl(PR_SET_NO_NEW_PRIVS, 1).or_die(c"no_new_privs");
     }
     if h.flags & SECCOMP != 0 {
-        seccomp_filter(h.filter).or_die(c"seccomp filter", c"");
+        seccomp_filter(h.filter).or_die(c"seccomp filter");
     }
     if drop {
-        capset(h.caps).or_die(c"capset", c"");
-        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).or_die(c"clear ambient capabilities", c"");
+        capset(h.caps).or_die(c"capset");
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).or_die(c"clear ambient capabilities");
     }
 }

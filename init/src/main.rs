@@ -91,17 +91,36 @@ fn die_thin(err: Errno, what: Thin, path: Thin) -> ! {
     exit(125)
 }
 
+/// `die` for a step without a path: one pointer less at each of the dozens
+/// of checks.
+#[cold]
+#[inline(never)]
+fn die_at(err: Errno, what: Thin) -> ! {
+    die_thin(err, what, Thin::new(c""))
+}
+
 trait OrDie<T> {
-    fn or_die(self, what: &CStr, path: &CStr) -> T;
+    /// The value, or the end of init with an error record `what` + `path`.
+    fn or_die_at(self, what: &CStr, path: &CStr) -> T;
+    /// The value, or the end of init with an error record `what`.
+    fn or_die(self, what: &CStr) -> T;
 }
 
 impl<T> OrDie<T> for Result<T, Errno> {
     // Inlined, each check is a compare and a branch to `die`, not a Result in memory.
     #[inline(always)]
-    fn or_die(self, what: &CStr, path: &CStr) -> T {
+    fn or_die_at(self, what: &CStr, path: &CStr) -> T {
         match self {
             Ok(v) => v,
             Err(e) => die(e, what, path),
+        }
+    }
+
+    #[inline(always)]
+    fn or_die(self, what: &CStr) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => die_at(e, Thin::new(what)),
         }
     }
 }
@@ -126,35 +145,112 @@ unsafe fn cstr<'a>(p: *const u8) -> &'a CStr {
     unsafe { CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(p, n + 1)) }
 }
 
-/// "/dev/null" -> "dev/null": between the chdir into the rootfs and
-/// pivot_root, container paths are reached relative to ".", while error
-/// messages keep the absolute form the user knows.
-fn rel(path: &CStr) -> &CStr {
-    let bytes = path.to_bytes_with_nul();
-    let tail = bytes.get(1..).unwrap_or(bytes);
-    // SAFETY: a suffix of a C string that still ends with its NUL.
-    unsafe { CStr::from_bytes_with_nul_unchecked(tail) }
+/// The command, as the kernel gave us our own arguments: `init -- CMD [ARGS...]`.
+struct Command {
+    cmd: &'static CStr,
+    /// argv of the command (from CMD on), NULL-terminated.
+    argv: *const *const u8,
+    envp: *const *const u8,
 }
 
-/// Mounts onto the container path `dst`, creating a missing mount point.
-/// `fstype` and `data` may be empty (a bind mount ignores both).
-#[inline(always)]
-fn mount_in(src: &CStr, dst: &CStr, fstype: &CStr, flags: usize, data: &CStr) {
-    mount_in_thin(Thin::new(src), Thin::new(dst), Thin::new(fstype), flags, Thin::new(data))
-}
-
-#[inline(never)]
-fn mount_in_thin(src: Thin, dst: Thin, fstype: Thin, flags: usize, data: Thin) {
-    // SAFETY: all four were made from `&CStr`s.
-    let [src, dst, fstype, data] = [src, dst, fstype, data].map(|t| unsafe { cstr(t.0) });
-    let target = rel(dst);
-    let mut r = mount(Some(src), target, Some(fstype), flags, Some(data));
-    if r == Err(Errno::ENOENT) {
-        let _ = mkdir(target, 0o755);
-        r = mount(Some(src), target, Some(fstype), flags, Some(data));
+/// Called from `_start` with the initial stack pointer.
+///
+/// # Safety
+/// `sp` must be the stack pointer the kernel gave `_start`.
+unsafe extern "C" fn entry(sp: *const usize) -> ! {
+    // SAFETY: the kernel lays out argc, then argv[0..argc] and a NULL, then
+    // envp and a NULL, all strings NUL-terminated and never freed.
+    unsafe {
+        let argc = *sp;
+        let argv = sp.add(1) as *const *const u8;
+        if argc < 3 {
+            die(Errno::EINVAL, c"usage: init -- CMD [ARGS...]", c"");
+        }
+        run(&Command { cmd: cstr(*argv.add(2)), argv: argv.add(2), envp: argv.add(argc + 1) })
     }
-    r.or_die(c"mount ", dst);
 }
+
+fn run(command: &Command) -> ! {
+    // 1. Signals are queued, not acted on, until the signalfd loop reads them.
+    block_signals(true).or_die(c"sigprocmask");
+    // EOF on the channel will tell the launcher that CMD's exec succeeded.
+    // Done first, as it also checks that fd 3 is there before any fd of
+    // ours could take its number.
+    set_cloexec(CHANNEL).or_die(c"fcntl channel");
+    // Only 0-3 are ours to pass on; anything else leaked to us must not reach
+    // the container. Best effort: close_range is Linux 5.9+.
+    let _ = close_range(CHANNEL + 1, u32::MAX as usize);
+    // Everything but the command comes in the config record, so that the
+    // container sees only `init -- CMD` as PID 1's arguments. Read before any
+    // change, so that a bad record fails early.
+    let cfg = harden::receive(CHANNEL);
+    trace::start(cfg.flags & harden::TRACE != 0);
+    sethostname(cfg.hostname.to_bytes()).or_die(c"sethostname");
+    trace::stamp(trace::HOSTNAME);
+
+    // 2. Our mounts must not leak to the host, and pivot_root needs the new
+    // root to be a mount point.
+    mount(None, c"/", None, MS_REC | MS_PRIVATE, None).or_die(c"make-rprivate /");
+    mount(Some(cfg.rootfs), cfg.rootfs, None, MS_BIND | MS_REC, None).or_die_at(c"bind-mount ", cfg.rootfs);
+    chdir(cfg.rootfs).or_die_at(c"chdir ", cfg.rootfs);
+    trace::stamp(trace::ROOT_BOUND);
+
+    let joined = setup_mounts(&cfg);
+    // 7. The launcher made the container's cgroups while we built the mounts;
+    // an op joins them and enters the cgroup namespace, or we join them here.
+    if !joined && cfg.flags & harden::JOIN_CGROUP != 0 {
+        join_cgroups();
+    }
+    enter_root();
+    trace::stamp(trace::PIVOTED);
+    enter_workdir(cfg.workdir);
+
+    // 8. The pty lives in the container's own devpts; the launcher gets the master.
+    let master = if cfg.flags & harden::TTY != 0 { Some(open_pty(cfg.winsize)) } else { None };
+    if let Some(m) = master {
+        send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master");
+    }
+
+    // 9. Made before the command starts so that its failure can still be reported, and
+    // with all signals already queued, none is lost while CMD starts.
+    let sfd = signalfd_all().or_die(c"signalfd");
+    trace::stamp(trace::FORKING);
+    let args = ChildArgs { command, master, cfg: &cfg };
+    // SAFETY: `child` only reads `args`, the command and the config record,
+    // and writes its own stack and the trace stamps, before it execs or exits.
+    let pid = unsafe { spawn(child, &args as *const ChildArgs as usize) }.or_die(c"clone");
+
+    // 10. PID 1 needs none of its descriptors but the signalfd, the newest:
+    // not the standard ones, the channel, the pty master or our mounts'.
+    let _ = close_range(0, sfd - 1);
+    supervise(sfd, pid)
+}
+
+/// Joins each cgroup the launcher's `J` record brings a write-only fd of, by
+/// writing "0" (this process) to it, so the command and all it starts are
+/// inside the limits. The fds are v1 `tasks` files (moving the one thread of a
+/// process, and yourself, skips the kernel's global lock) and v2 `cgroup.procs`.
+/// Returns the record's ops (the container's view of its cgroup).
+pub fn join_cgroups() -> &'static [u8] {
+    const WHAT: &CStr = c"join the container's cgroup";
+    let r = harden::receive_join(CHANNEL);
+    for &fd in r.fds.iter().take(r.count) {
+        write(fd as usize, b"0").or_die(WHAT);
+        close(fd as usize);
+    }
+    trace::stamp(trace::CGROUP_JOINED);
+    r.ops
+}
+
+/// Device nodes cannot be made in a user namespace: bind the host's instead.
+const DEVICES: &[u8] = b"/dev/null\0/dev/zero\0/dev/full\0/dev/random\0/dev/urandom\0/dev/tty\0";
+
+/// Pairs of symlink target, link (in /dev).
+const DEV_LINKS: &[u8] = b"pts/ptmx\0ptmx\0\
+    /proc/self/fd\0fd\0\
+    /proc/self/fd/0\0stdin\0\
+    /proc/self/fd/1\0stdout\0\
+    /proc/self/fd/2\0stderr\0";
 
 /// Calls `f` on each string of `list`, C strings packed back to back (a
 /// table of `&CStr`s would cost 16 bytes an entry).
@@ -171,200 +267,130 @@ fn each(list: &'static [u8], mut f: impl FnMut(&'static CStr)) {
     }
 }
 
-/// Device nodes cannot be made in a user namespace: bind the host's instead.
-const DEVICES: &[u8] = b"/dev/null\0/dev/zero\0/dev/full\0/dev/random\0/dev/urandom\0/dev/tty\0";
-
-/// Pairs of symlink target, link.
-const DEV_LINKS: &[u8] = b"pts/ptmx\0/dev/ptmx\0\
-    /proc/self/fd\0/dev/fd\0\
-    /proc/self/fd/0\0/dev/stdin\0\
-    /proc/self/fd/1\0/dev/stdout\0\
-    /proc/self/fd/2\0/dev/stderr\0";
-
-struct Config {
-    rootfs: &'static CStr,
-    hostname: &'static CStr,
-    workdir: &'static CStr,
-    flags: &'static CStr,
-    winsize: &'static CStr,
-    cmd: &'static CStr,
-    /// argv of the command (from CMD on), NULL-terminated, from the kernel.
-    argv: *const *const u8,
-    envp: *const *const u8,
+/// "/dev/null" -> "null": the name in our /dev.
+fn in_dev(path: &'static CStr) -> &'static CStr {
+    let bytes = path.to_bytes_with_nul();
+    // SAFETY: a suffix of a C string that still ends with its NUL.
+    unsafe { CStr::from_bytes_with_nul_unchecked(bytes.get(5..).unwrap_or(b"\0")) }
 }
 
-/// Called from `_start` with the initial stack pointer.
-///
-/// # Safety
-/// `sp` must be the stack pointer the kernel gave `_start`.
-unsafe extern "C" fn entry(sp: *const usize) -> ! {
-    // SAFETY: the kernel lays out argc, then argv[0..argc] and a NULL, then
-    // envp and a NULL, all strings NUL-terminated and never freed.
-    unsafe {
-        let argc = *sp;
-        let argv = sp.add(1) as *const *const u8;
-        if argc < 7 {
-            die(
-                Errno::EINVAL,
-                c"usage: launcher-init ROOTFS HOSTNAME WORKDIR FLAGS WINSIZE CMD [ARGS...]",
-                c"",
-            );
+/// The descriptors of the mounts init makes for the container, attached in
+/// the rootfs: the config's ops reach their entries through these, never
+/// through a path of the rootfs.
+pub struct Mounts {
+    pub proc: usize,
+    pub dev: usize,
+    pub sys: usize,
+}
+
+/// Opens the mount point `name` in the rootfs (our cwd) for `attach`,
+/// making a missing directory. A symlink there is refused (ELOOP), as is a
+/// file (ENOTDIR): the kernel's filesystems go on directories of the rootfs
+/// itself, and a link to follow could lead out of it.
+fn mount_point(name: &CStr, what: &CStr) -> usize {
+    mount_point_in(name, RESOLVE_NO_SYMLINKS, what)
+}
+
+/// `mount_point`, the path resolved as `resolve` says.
+#[inline(never)]
+fn mount_point_in(name: &CStr, resolve: u64, what: &CStr) -> usize {
+    let open = || openat2(CWD, name, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve);
+    let fd = match open() {
+        Err(Errno::ENOENT) => {
+            let _ = mkdir(name, 0o755);
+            open()
         }
-        let mut a = [c""; 7];
-        for (i, s) in a.iter_mut().enumerate() {
-            *s = cstr(*argv.add(i));
-        }
-        let [_, rootfs, hostname, workdir, flags, winsize, cmd] = a;
-        run(&Config {
-            rootfs,
-            hostname,
-            workdir,
-            flags,
-            winsize,
-            cmd,
-            argv: argv.add(6),
-            envp: argv.add(argc + 1),
-        })
-    }
+        r => r,
+    };
+    fd.or_die(what)
 }
 
-fn run(c: &Config) -> ! {
-    trace::start(c.flags.to_bytes());
-    // 1. Signals are queued, not acted on, until the signalfd loop reads them.
-    block_signals(true).or_die(c"sigprocmask", c"");
-    // EOF on the channel will tell the launcher that CMD's exec succeeded.
-    // Done first, as it also checks that fd 3 is there before any fd of
-    // ours could take its number.
-    set_cloexec(CHANNEL).or_die(c"fcntl channel", c"");
-    // Only 0-3 are ours to pass on; anything else leaked to us must not reach
-    // the container. Best effort: close_range is Linux 5.9+.
-    let _ = close_from(CHANNEL + 1);
-    // Read before any change, so that a bad record fails early.
-    let hardening = if has(c.flags.to_bytes(), b'c') { Some(harden::receive(CHANNEL)) } else { None };
-    let hardening = hardening.as_ref();
-    trace::stamp(trace::CONFIG_READ);
-    sethostname(c.hostname.to_bytes()).or_die(c"sethostname", c"");
-    trace::stamp(trace::HOSTNAME);
-
-    // 2. Our mounts must not leak to the host, and pivot_root needs the new
-    // root to be a mount point.
-    mount(None, c"/", None, MS_REC | MS_PRIVATE, None).or_die(c"make-rprivate /", c"");
-    mount(Some(c.rootfs), c.rootfs, None, MS_BIND | MS_REC, None).or_die(c"bind-mount ", c.rootfs);
-    chdir(c.rootfs).or_die(c"chdir ", c.rootfs);
-    trace::stamp(trace::ROOT_BOUND);
-
-    setup_mounts(hardening);
-    enter_root();
-    trace::stamp(trace::PIVOTED);
-    enter_workdir(c.workdir);
-
-    // 9. The pty lives in the container's own devpts; the launcher gets the master.
-    let tty = has(c.flags.to_bytes(), b't');
-    let master = if tty { Some(open_pty(c.winsize)) } else { None };
-    if let Some(m) = master {
-        send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master", c"");
-    }
-
-    // 10. The launcher made the container's cgroups while we built the mounts.
-    if has(c.flags.to_bytes(), b'g') {
-        join_cgroups();
-    }
-
-    // 11. Made before the command starts so that its failure can still be reported, and
-    // with all signals already queued, none is lost while CMD starts.
-    let sfd = signalfd_all().or_die(c"signalfd", c"");
-    trace::stamp(trace::FORKING);
-    let args = ChildArgs { c, master, hardening };
-    // SAFETY: `child` only reads `args`, our config and the hardening record,
-    // and writes its own stack and the trace stamps, before it execs or exits.
-    let pid = unsafe { spawn(child, &args as *const ChildArgs as usize) }.or_die(c"clone", c"");
-
-    // 12. PID 1 needs none of its descriptors but the signalfd.
-    if let Some(m) = master {
-        close(m);
-    }
-    for fd in 0..=CHANNEL {
-        if fd != sfd {
-            close(fd);
-        }
-    }
-    supervise(sfd, pid)
+/// Makes a new filesystem and attaches it on the directory `name` of the
+/// rootfs; returns the descriptor of its root.
+fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr, what: &CStr) -> usize {
+    let at = mount_point(name, what);
+    let m = new_fs(fstype.as_ptr().cast(), attrs, options.as_ptr()).or_die(what);
+    attach(m, at, c"").or_die(what);
+    close(at);
+    m
 }
 
-/// Joins each cgroup the launcher's `J` record brings a write-only fd of, by
-/// writing "0" (this process) to it, so the command and all it starts are
-/// inside the limits. The fds are v1 `tasks` files (moving the one thread of a
-/// process, and yourself, skips the kernel's global lock) and v2 `cgroup.procs`.
-fn join_cgroups() {
-    const WHAT: &CStr = c"join the container's cgroup";
-    let r = recv_fds(CHANNEL).or_die(WHAT, c"");
-    if r.tag != b'J' {
-        die(Errno::EINVAL, WHAT, c"");
-    }
-    for &fd in r.fds.iter().take(r.count) {
-        write(fd as usize, b"0").or_die(WHAT, c"");
-        close(fd as usize);
-    }
-    trace::stamp(trace::CGROUP_JOINED);
-}
-
-/// Steps 3 to 6, relative to the rootfs (our cwd).
-fn setup_mounts(hardening: Option<&harden::Hardening>) {
-    mount_in(c"proc", c"/proc", c"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, c"");
+// The filesystems' options are lists of C strings (`sys::new_fs`), which a
+// `c""` literal cannot hold.
+#[allow(clippy::manual_c_str_literals)]
+/// Steps 3 to 6, with the rootfs our cwd: the kernel's filesystems, then the
+/// config's ops and /tmp. Returns whether an op joined the cgroups.
+fn setup_mounts(cfg: &harden::Config) -> bool {
+    let safe = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    let proc = mount_new(c"proc", safe, b"\0", c"proc", c"mount /proc");
     trace::stamp(trace::PROC);
 
-    // Docker's 64 MiB, and /dev/shm lives in it too. Nothing here runs or
-    // acts as a device: the device nodes are bind mounts, with flags of their own.
-    let tmpfs = c"tmpfs";
-    mount_in(c"tmpfs", c"/dev", tmpfs, MS_NOSUID | MS_NODEV | MS_NOEXEC, c"mode=755,size=64m");
-    each(DEVICES, |dev| {
-        mkfile(rel(dev)).or_die(c"create ", dev);
-        mount_in(dev, dev, c"", MS_BIND, c"");
+    // Docker's 64 MiB. Nothing here runs or acts as a device: the device
+    // nodes are bind mounts, with flags of their own. Its contents are made
+    // through the descriptor of its root, which nobody else can reach.
+    let dev = mount_new(c"tmpfs", safe, b"mode\x00755\0size\x0064m\0\0", c"dev", c"mount /dev");
+    each(DEVICES, |host| {
+        let name = in_dev(host);
+        mkfile(dev, name).or_die_at(c"create ", host);
+        let node = clone_tree(CWD, host, false).or_die_at(c"bind-mount ", host);
+        attach(node, dev, name).or_die_at(c"bind-mount ", host);
+        close(node);
     });
-    // The fresh tmpfs is empty: make the mount point rather than fail a mount first.
-    let _ = mkdir(rel(c"/dev/pts"), 0o755);
-    // POSIX shared memory: a sticky world-writable directory of /dev's tmpfs,
-    // not a tmpfs of its own, which would cost ~20 us to make and tear down.
-    let shm = c"/dev/shm";
-    mkdir(rel(shm), 0o755).or_die(c"mkdir ", shm);
-    chmod(rel(shm), 0o1777).or_die(c"chmod ", shm);
     // No gid= option: gid 5 (tty) may be unmapped when rootless.
-    mount_in(
-        c"devpts",
-        c"/dev/pts",
-        c"devpts",
-        MS_NOSUID | MS_NOEXEC,
-        c"newinstance,ptmxmode=0666,mode=0620",
+    mkdir_at(dev, c"pts");
+    let pts = new_fs(
+        c"devpts".as_ptr().cast(),
+        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+        b"ptmxmode\x000666\0mode\x000620\0\0".as_ptr(),
     );
+    attach(pts.or_die(c"mount /dev/pts"), dev, c"pts").or_die(c"mount /dev/pts");
+    // The mount point of /dev/shm, a tmpfs of the config's.
+    mkdir_at(dev, c"shm");
     let mut target = None;
     each(DEV_LINKS, |s| match target.take() {
         None => target = Some(s),
         Some(t) => {
-            symlink(t, rel(s)).or_die(c"symlink ", s);
+            symlink(t, dev, s).or_die_at(c"symlink /dev/", s);
         }
     });
     trace::stamp(trace::DEV);
 
     // A fresh sysfs needs our own network namespace; we keep the host's, so
     // show the host's /sys, read-only all the way down.
-    let sys = c"/sys";
-    mount_in(sys, sys, c"", MS_BIND | MS_REC, c"");
-    let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    mount_setattr(CWD, rel(sys), AT_RECURSIVE, ro).or_die(c"mount_setattr /sys", c"");
+    let sys = clone_tree(CWD, c"/sys", true).or_die(c"bind-mount /sys");
+    let at = mount_point(c"sys", c"mount /sys");
+    attach(sys, at, c"").or_die(c"mount /sys");
+    close(at);
+    let ro = MOUNT_ATTR_RDONLY | safe;
+    mount_setattr(sys, c"", AT_RECURSIVE, ro).or_die(c"mount_setattr /sys");
     trace::stamp(trace::SYS);
 
-    // The launcher's extra mounts (masked and read-only paths, volumes, a
-    // read-only root) see the finished /proc, /dev and /sys, and come before
-    // the /tmp check so that a read-only root still gets a tmpfs /tmp.
-    if let Some(h) = hardening {
-        harden::run_ops(h);
-    }
+    // The launcher's extra mounts (/dev/shm, masked and read-only paths,
+    // volumes, a read-only root, the cgroup view) see the finished /proc,
+    // /dev and /sys, and come before the /tmp check so that a read-only root
+    // still gets a tmpfs /tmp.
+    let mounts = Mounts { proc, dev, sys };
+    // Their descriptors stay open, close-on-exec, until PID 1 closes all.
+    let joined = harden::run_ops(cfg, &mounts);
 
-    let tmp = c"/tmp";
-    if !writable(rel(tmp)) {
-        mount_in(c"tmpfs", tmp, tmpfs, MS_NOSUID | MS_NODEV, c"mode=1777");
+    // Where the rootfs's /tmp leads, inside the rootfs: distributions link it.
+    let what = c"mount /tmp";
+    let tmp = mount_point_in(c"tmp", RESOLVE_IN_ROOT, what);
+    if !writable(tmp) {
+        let m = new_fs(
+            c"tmpfs".as_ptr().cast(),
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+            b"mode\x001777\0\0".as_ptr(),
+        );
+        attach(m.or_die(what), tmp, c"").or_die(what);
     }
     trace::stamp(trace::EXTRA_MOUNTS);
+    joined
+}
+
+/// mkdir in a directory of ours (a fresh tmpfs) that nobody else can reach.
+fn mkdir_at(dir: usize, name: &CStr) {
+    mkdirat(dir, name, 0o755).or_die_at(c"mkdir /dev/", name);
 }
 
 /// Step 7: make the rootfs "/" and drop every way back to the host's root.
@@ -372,16 +398,16 @@ fn enter_root() {
     match pivot_root(c".", c".") {
         // The old root now sits on top of the new one: detach it.
         Ok(_) => {
-            umount_detach(c".").or_die(c"detach the old root", c"");
+            umount_detach(c".").or_die(c"detach the old root");
         }
         // An initramfs root cannot be pivoted away from.
         Err(Errno::EINVAL) => {
-            mount(Some(c"."), c"/", None, MS_MOVE, None).or_die(c"move-mount onto /", c"");
-            chroot(c".").or_die(c"chroot", c"");
+            mount(Some(c"."), c"/", None, MS_MOVE, None).or_die(c"move-mount onto /");
+            chroot(c".").or_die(c"chroot");
         }
         Err(e) => die(e, c"pivot_root", c""),
     }
-    chdir(c"/").or_die(c"chdir /", c"");
+    chdir(c"/").or_die(c"chdir /");
 }
 
 /// Step 8: like docker -w, create the working directory (and its parents).
@@ -390,117 +416,62 @@ fn enter_workdir(dir: &CStr) {
     if dir.to_bytes() == b"/" {
         return;
     }
-    match chdir(dir) {
-        Err(Errno::ENOENT) => {
-            mkdir_p(dir, 0o755, c"mkdir ");
-            chdir(dir).or_die(c"chdir ", dir);
-        }
-        r => {
-            r.or_die(c"chdir ", dir);
-        }
+    if chdir(dir).is_err() {
+        mkdir_p(dir);
+        chdir(dir).or_die_at(c"chdir ", dir);
     }
 }
 
-/// mkdir -p, relative to the current directory, which is taken as the root:
-/// each directory is made in its parent as opened by `open_in_root`, so that
-/// no symlink (or "..") in the path can lead outside. A failure dies with
-/// `what` and the part of the path that failed.
-fn mkdir_p(path: &CStr, mode: usize, what: &CStr) {
+/// mkdir -p, after pivot_root: every path leads into the container.
+/// Failures show in the chdir that follows.
+fn mkdir_p(path: &CStr) {
     let mut buf = [0u8; 4096];
-    let mut dir = CWD;
-    let mut start = 0;
     for (i, &b) in path.to_bytes_with_nul().iter().enumerate() {
-        if (b == b'/' || b == 0) && i > start {
-            let (Some(prefix), Some(name)) = (buf.get(..=i), buf.get(start..=i)) else {
-                die(Errno::ENAMETOOLONG, what, path)
-            };
-            // SAFETY: buf[i] is still 0, and the bytes before it come from a C
-            // string (so hold no NUL): both are C strings ending at i.
-            let (prefix, name) = unsafe {
-                (CStr::from_bytes_with_nul_unchecked(prefix), CStr::from_bytes_with_nul_unchecked(name))
-            };
-            match mkdirat(dir, name, mode) {
-                Ok(_) | Err(Errno::EEXIST) => {}
-                Err(e) => die(e, what, prefix),
+        if (b == b'/' || b == 0) && i > 0 {
+            if let Some(prefix) = buf.get(..=i) {
+                // SAFETY: buf[i] is still 0, and the bytes before it come from
+                // a C string (so hold no NUL).
+                let _ = mkdir(unsafe { CStr::from_bytes_with_nul_unchecked(prefix) }, 0o755);
             }
-            let next = open_in_root(prefix, O_PATH | O_DIRECTORY | O_CLOEXEC, 0).or_die(what, prefix);
-            if dir != CWD {
-                close(dir);
-            }
-            dir = next;
-        }
-        if b == b'/' {
-            start = i + 1;
         }
         if let Some(d) = buf.get_mut(i) {
             *d = b;
         }
     }
-    if dir != CWD {
-        close(dir);
-    }
 }
 
-/// Step 9: a pty master from the container's devpts, unlocked and sized.
-fn open_pty(winsize: &CStr) -> usize {
-    let m = open(c"/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC).or_die(c"open /dev/ptmx", c"");
-    pty_unlock(m).or_die(c"unlock pty", c"");
-    let ws = winsize.to_bytes();
-    if ws != b"-" {
-        let Some([rows, cols]) = parse_winsize(ws) else {
-            die(Errno::EINVAL, c"parse window size ", winsize)
-        };
-        pty_set_size(m, rows, cols).or_die(c"set pty size ", winsize);
+/// A pty master from the container's devpts, unlocked and sized.
+fn open_pty(winsize: [u16; 2]) -> usize {
+    const WHAT: &CStr = c"open a pty in /dev/pts";
+    let m = open(c"/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC).or_die(WHAT);
+    pty_unlock(m).or_die(WHAT);
+    if winsize != [0, 0] {
+        pty_set_size(m, winsize[0], winsize[1]).or_die(WHAT);
     }
     m
 }
 
-/// "ROWSxCOLS" -> [rows, cols].
-fn parse_winsize(s: &[u8]) -> Option<[u16; 2]> {
-    let mut v = [0u16; 2];
-    let mut k = 0;
-    let mut digits = 0;
-    for &b in s {
-        if b == b'x' && k == 0 && digits > 0 {
-            k = 1;
-            digits = 0;
-            continue;
-        }
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        let x = v.get_mut(k)?;
-        *x = x.checked_mul(10)?.checked_add(d as u16)?;
-        digits += 1;
-    }
-    if k == 1 && digits > 0 {
-        Some(v)
-    } else {
-        None
-    }
-}
-
 struct ChildArgs<'a> {
-    c: &'a Config,
+    command: &'a Command,
     master: Option<usize>,
-    hardening: Option<&'a harden::Hardening>,
+    cfg: &'a harden::Config,
 }
 
 /// The command's process, between `spawn` and exec, in PID 1's memory.
 extern "C" fn child(args: usize) -> ! {
     // SAFETY: `spawn` passes the address of `run`'s ChildArgs, alive while
     // PID 1 waits for us to exec.
-    let &ChildArgs { c, master, hardening } = unsafe { &*(args as *const ChildArgs) };
+    let &ChildArgs { command: c, master, cfg } = unsafe { &*(args as *const ChildArgs) };
     trace::stamp(trace::FORKED);
-    block_signals(false).or_die(c"sigprocmask", c"");
+    block_signals(false).or_die(c"sigprocmask");
     if let Some(m) = master {
         // A session leader whose controlling tty is the pty: job control works.
-        setsid().or_die(c"setsid", c"");
-        let slave = pty_peer(m).or_die(c"open pty slave", c"");
-        set_ctty(slave).or_die(c"TIOCSCTTY", c"");
+        const WHAT: &CStr = c"make the pty the command's terminal";
+        setsid().or_die(WHAT);
+        let slave = pty_peer(m).or_die(WHAT);
+        set_ctty(slave).or_die(WHAT);
         for fd in 0..3 {
-            dup2(slave, fd).or_die(c"dup2 pty slave", c"");
+            dup2(slave, fd).or_die(WHAT);
         }
         close(slave);
         close(m);
@@ -508,12 +479,10 @@ extern "C" fn child(args: usize) -> ! {
         // As tini does: a group of its own, so that what the command sends to
         // its group never reaches PID 1. PID 1's session has no terminal to
         // share, and a new session would cost a scheduler autogroup (~10 us).
-        setpgid_self().or_die(c"setpgid", c"");
+        setpgid_self().or_die(c"setpgid");
     }
     trace::stamp(trace::SESSION);
-    if let Some(h) = hardening {
-        harden::restrict(h);
-    }
+    harden::restrict(cfg);
     // Last words on the channel: our stamps, and PID 1's from before the spawn.
     trace::stamp(trace::EXEC);
     trace::send(CHANNEL);

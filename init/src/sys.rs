@@ -5,14 +5,47 @@
 use core::ffi::CStr;
 use core::mem::{size_of, MaybeUninit};
 use core::ptr::null;
-pub use syscalls::Errno;
-use syscalls::{syscall, Sysno};
+use syscalls::Sysno;
 
 pub type Res = Result<usize, Errno>;
 
-pub const MS_NOSUID: usize = 2;
-pub const MS_NODEV: usize = 4;
-pub const MS_NOEXEC: usize = 8;
+/// A kernel error number. Pointer-sized, so that a `Res` is returned in two
+/// registers rather than through memory: with some sixty calls that check
+/// one, that is a tenth of the init.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Errno(usize);
+
+impl Errno {
+    pub const EIO: Errno = Errno(5);
+    pub const EACCES: Errno = Errno(13);
+    pub const ENOTDIR: Errno = Errno(20);
+    pub const EINVAL: Errno = Errno(22);
+    pub const ENAMETOOLONG: Errno = Errno(36);
+    pub const EMSGSIZE: Errno = Errno(90);
+    pub const ENOENT: Errno = Errno(2);
+
+    pub fn into_raw(self) -> i32 {
+        self.0 as i32
+    }
+
+    /// A raw syscall's return: -4095..-1 is an error number.
+    #[inline(always)]
+    pub fn from_ret(ret: usize) -> Res {
+        if ret > -4096isize as usize {
+            Err(Errno(ret.wrapping_neg()))
+        } else {
+            Ok(ret)
+        }
+    }
+}
+
+/// `syscalls::syscall!`, returning our `Res`.
+macro_rules! syscall {
+    ($($args:tt)*) => {
+        Errno::from_ret(syscalls::raw_syscall!($($args)*))
+    };
+}
+
 pub const MS_BIND: usize = 0x1000;
 pub const MS_MOVE: usize = 0x2000;
 pub const MS_REC: usize = 0x4000;
@@ -24,8 +57,6 @@ pub const MOUNT_ATTR_NODEV: u64 = 4;
 pub const MOUNT_ATTR_NOEXEC: u64 = 8;
 
 pub const O_RDWR: usize = 2;
-pub const O_CREAT: usize = 0o100;
-pub const O_EXCL: usize = 0o200;
 pub const O_NOCTTY: usize = 0o400;
 pub const O_DIRECTORY: usize = 0o200000;
 pub const O_CLOEXEC: usize = 0o2000000;
@@ -42,6 +73,7 @@ pub const PR_CAP_AMBIENT: usize = 47;
 pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
 
 pub const SIGCHLD: u32 = 17;
+pub const CLONE_NEWCGROUP: usize = 0x0200_0000;
 
 const W_OK: usize = 2;
 const CLOCK_MONOTONIC: usize = 1;
@@ -62,7 +94,6 @@ const TIOCSPTLCK: usize = 0x4004_5431;
 const TIOCGPTPEER: usize = 0x5441;
 const MSG_TRUNC: usize = 0x20;
 const MSG_CMSG_CLOEXEC: usize = 0x4000_0000;
-const RESOLVE_IN_ROOT: u64 = 0x10;
 const SECCOMP_SET_MODE_FILTER: usize = 1;
 const CAP_VERSION_3: u32 = 0x2008_0522;
 const AF_INET: usize = 2;
@@ -131,6 +162,7 @@ struct MountAttr {
 /// also on every mount below it).
 #[inline(always)]
 pub fn mount_setattr(dir: usize, path: &CStr, flags: usize, attrs: u64) -> Res {
+    let flags = flags | empty(path);
     let attr = MountAttr { set: attrs, clr: 0, propagation: 0, userns_fd: 0 };
     // SAFETY: `path` is NUL-terminated; `attr` is a live mount_attr of the size passed.
     unsafe {
@@ -174,11 +206,6 @@ pub fn mkdirat(dir: usize, path: &CStr, mode: usize) -> Res {
     unsafe { syscall!(Sysno::mkdirat, dir, path.as_ptr(), mode) }
 }
 
-pub fn chmod(path: &CStr, mode: usize) -> Res {
-    // SAFETY: `path` is NUL-terminated.
-    unsafe { syscall!(Sysno::fchmodat, CWD, path.as_ptr(), mode) }
-}
-
 #[repr(C)]
 struct OpenHow {
     flags: u64,
@@ -186,29 +213,40 @@ struct OpenHow {
     resolve: u64,
 }
 
+/// openat2's RESOLVE_NO_SYMLINKS: no symlink anywhere in the path.
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+/// openat2's RESOLVE_IN_ROOT: resolve as if `dir` were "/".
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// openat2(2): `path` in `dir`, resolved as `resolve` allows.
+pub fn openat2(dir: usize, path: &CStr, flags: usize, mode: usize, resolve: u64) -> Res {
+    let how = OpenHow { flags: flags as u64, mode: mode as u64, resolve };
+    // SAFETY: `path` is NUL-terminated; `how` is a live open_how of the size passed.
+    unsafe { syscall!(Sysno::openat2, dir, path.as_ptr(), &how as *const OpenHow, size_of::<OpenHow>()) }
+}
+
 /// Opens `path` with every component, symlinks and ".." included, resolved
 /// as if the current directory were "/": a rootfs's symlinks cannot lead
 /// out of it while we still see the host's mounts.
 pub fn open_in_root(path: &CStr, flags: usize, mode: usize) -> Res {
-    let how = OpenHow { flags: flags as u64, mode: mode as u64, resolve: RESOLVE_IN_ROOT };
-    // SAFETY: `path` is NUL-terminated; `how` is a live open_how of the size passed.
-    unsafe { syscall!(Sysno::openat2, CWD, path.as_ptr(), &how as *const OpenHow, size_of::<OpenHow>()) }
+    openat2(CWD, path, flags, mode, RESOLVE_IN_ROOT)
 }
 
 /// Creates an empty regular file (a bind-mount target) without opening it.
-pub fn mkfile(path: &CStr) -> Res {
+pub fn mkfile(dir: usize, path: &CStr) -> Res {
     // SAFETY: `path` is NUL-terminated; S_IFREG needs no device number.
-    unsafe { syscall!(Sysno::mknodat, CWD, path.as_ptr(), S_IFREG | 0o666, 0) }
+    unsafe { syscall!(Sysno::mknodat, dir, path.as_ptr(), S_IFREG | 0o666, 0) }
 }
 
-pub fn symlink(target: &CStr, link: &CStr) -> Res {
+pub fn symlink(target: &CStr, dir: usize, link: &CStr) -> Res {
     // SAFETY: both paths are NUL-terminated.
-    unsafe { syscall!(Sysno::symlinkat, target.as_ptr(), CWD, link.as_ptr()) }
+    unsafe { syscall!(Sysno::symlinkat, target.as_ptr(), dir, link.as_ptr()) }
 }
 
-pub fn writable(path: &CStr) -> bool {
-    // SAFETY: `path` is NUL-terminated.
-    unsafe { syscall!(Sysno::faccessat, CWD, path.as_ptr(), W_OK) }.is_ok()
+/// Whether we may write in the directory `dir` (an O_PATH descriptor will do).
+pub fn writable(dir: usize) -> bool {
+    // SAFETY: a literal path, NUL-terminated.
+    unsafe { syscall!(Sysno::faccessat, dir, c".".as_ptr(), W_OK) }.is_ok()
 }
 
 pub fn open(path: &CStr, flags: usize) -> Res {
@@ -223,10 +261,10 @@ pub fn close(fd: usize) {
     }
 }
 
-/// Closes every descriptor from `first` up.
-pub fn close_from(first: usize) -> Res {
+/// Closes every descriptor from `first` to `last`.
+pub fn close_range(first: usize, last: usize) -> Res {
     // SAFETY: descriptor numbers only.
-    unsafe { syscall!(Sysno::close_range, first, u32::MAX, 0) }
+    unsafe { syscall!(Sysno::close_range, first, last, 0) }
 }
 
 pub fn dup2(old: usize, new: usize) -> Res {
@@ -417,18 +455,17 @@ struct CmsgFds {
     fds: [i32; MAX_FDS],
 }
 
-/// A one-byte record and the descriptors that came with it.
+/// A record's length and the descriptors that came with it.
 pub struct Received {
-    pub tag: u8,
+    pub len: usize,
     pub fds: [i32; MAX_FDS],
     pub count: usize,
 }
 
-/// Receives a one-byte record with up to MAX_FDS descriptors (close-on-exec).
-/// EOF, or a peer that went away, reads as tag 0.
-pub fn recv_fds(sock: usize) -> Result<Received, Errno> {
-    let mut tag = [0u8];
-    let iov = IoVec { base: tag.as_mut_ptr(), len: 1, _life: core::marker::PhantomData };
+/// Receives a record into `buf` with up to MAX_FDS descriptors (close-on-exec).
+/// EOF, or a peer that went away, reads as length 0.
+pub fn recv_fds(sock: usize, buf: &mut [u8]) -> Result<Received, Errno> {
+    let iov = IoVec { base: buf.as_mut_ptr(), len: buf.len(), _life: core::marker::PhantomData };
     let mut cmsg = CmsgFds { len: 0, level: 0, kind: 0, fds: [-1; MAX_FDS] };
     let msg = MsgHdr {
         name: null(),
@@ -439,14 +476,14 @@ pub fn recv_fds(sock: usize) -> Result<Received, Errno> {
         controllen: size_of::<CmsgFds>(),
         flags: 0,
     };
-    // SAFETY: the kernel writes at most 1 byte into `tag` (through the iovec
-    // made from a mutable pointer) and at most `controllen` bytes into `cmsg`;
-    // both live across the call.
-    unsafe { syscall!(Sysno::recvmsg, sock, &msg as *const MsgHdr, MSG_CMSG_CLOEXEC) }?;
+    // SAFETY: the kernel writes at most buf.len() bytes into `buf` (through
+    // the iovec made from its pointer) and at most `controllen` bytes into
+    // `cmsg`; both live across the call.
+    let len = unsafe { syscall!(Sysno::recvmsg, sock, &msg as *const MsgHdr, MSG_CMSG_CLOEXEC) }?;
     // The peer is our launcher on a private socketpair without SO_PASSCRED:
     // control data can only be SCM_RIGHTS.
     let count = cmsg.len.saturating_sub(size_of::<usize>() + 2 * size_of::<i32>()) / size_of::<i32>();
-    Ok(Received { tag: tag[0], fds: cmsg.fds, count: count.min(MAX_FDS) })
+    Ok(Received { len, fds: cmsg.fds, count: count.min(MAX_FDS) })
 }
 
 pub fn write(fd: usize, buf: &[u8]) -> Res {
@@ -551,4 +588,80 @@ pub fn reap(status: &mut u32, block: bool) -> Res {
 pub fn kill(pid: usize, sig: u32) -> Res {
     // SAFETY: no memory is passed.
     unsafe { syscall!(Sysno::kill, pid, sig) }
+}
+
+// The mount API of Linux 5.2: filesystems and bind mounts are made detached,
+// as descriptors, and attached through a descriptor of their mount point, so
+// no path in a root filesystem can redirect where a mount lands.
+
+const FSOPEN_CLOEXEC: usize = 1;
+const FSCONFIG_SET_FLAG: usize = 0;
+const FSCONFIG_SET_STRING: usize = 1;
+const FSCONFIG_CMD_CREATE: usize = 6;
+const FSMOUNT_CLOEXEC: usize = 1;
+const OPEN_TREE_CLONE: usize = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: usize = 0x04;
+const MOVE_MOUNT_T_EMPTY_PATH: usize = 0x40;
+
+/// A new filesystem of `fstype` as a detached mount with MOUNT_ATTR_* `attrs`.
+/// `options`: "key\0value\0" pairs (an empty value: a flag), ended by an
+/// empty key; or NULL for none.
+pub fn new_fs(fstype: *const u8, attrs: u64, options: *const u8) -> Res {
+    // SAFETY: `fstype` is NUL-terminated (the callers' contract).
+    let fs = unsafe { syscall!(Sysno::fsopen, fstype, FSOPEN_CLOEXEC) }?;
+    let r = configure(fs, options).and_then(|_| {
+        // SAFETY: integer arguments only.
+        unsafe { syscall!(Sysno::fsmount, fs, FSMOUNT_CLOEXEC, attrs) }
+    });
+    close(fs);
+    r
+}
+
+/// Passes each option to the filesystem context `fs`, then creates the
+/// filesystem.
+fn configure(fs: usize, mut option: *const u8) -> Res {
+    // SAFETY: the options are pairs of NUL-terminated strings ended by an
+    // empty one (the callers' contract): each step stays inside them.
+    unsafe {
+        while !option.is_null() && *option != 0 {
+            let key = option;
+            let value = key.add(crate::cstr(key).count_bytes() + 1);
+            option = value.add(crate::cstr(value).count_bytes() + 1);
+            let (cmd, value) =
+                if *value == 0 { (FSCONFIG_SET_FLAG, null()) } else { (FSCONFIG_SET_STRING, value) };
+            syscall!(Sysno::fsconfig, fs, cmd, key, value, 0)?;
+        }
+        syscall!(Sysno::fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0)
+    }
+}
+
+/// A detached copy of the mount tree at `dir`/`path` (with `recursive`, the
+/// mounts below it too), as bind mounts start.
+pub fn clone_tree(dir: usize, path: &CStr, recursive: bool) -> Res {
+    let flags = OPEN_TREE_CLONE | O_CLOEXEC | if recursive { AT_RECURSIVE } else { 0 } | empty(path);
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::open_tree, dir, path.as_ptr(), flags) }
+}
+
+/// Attaches the detached mount `mount` at `dir`/`path` ("": `dir` itself).
+/// A final symlink in `path` is not followed.
+pub fn attach(mount: usize, dir: usize, path: &CStr) -> Res {
+    let flags = MOVE_MOUNT_F_EMPTY_PATH | if empty(path) != 0 { MOVE_MOUNT_T_EMPTY_PATH } else { 0 };
+    // SAFETY: both paths are NUL-terminated.
+    unsafe { syscall!(Sysno::move_mount, mount, c"".as_ptr(), dir, path.as_ptr(), flags) }
+}
+
+/// AT_EMPTY_PATH for an empty `path`: the call acts on the descriptor itself.
+pub fn empty(path: &CStr) -> usize {
+    if path.is_empty() {
+        AT_EMPTY_PATH
+    } else {
+        0
+    }
+}
+
+/// Enters a new namespace of each kind in `flags` (CLONE_NEW*).
+pub fn unshare(flags: usize) -> Res {
+    // SAFETY: integer arguments only.
+    unsafe { syscall!(Sysno::unshare, flags) }
 }

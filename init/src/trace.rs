@@ -1,4 +1,4 @@
-//! Start-up stamps for `launcher run --trace` (FLAGS has `T`).
+//! Start-up stamps for `launcher run --trace` (the config record's TRACE flag).
 //!
 //! Each phase's end is stamped with CLOCK_MONOTONIC, the clock of the
 //! launcher's `Instant`, so the launcher can place our phases among its own.
@@ -16,31 +16,31 @@
 use crate::sys::{self, IoVec};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+/// Stamped once the config record, which says whether to trace, is read.
 pub const STARTED: usize = 0;
-pub const CONFIG_READ: usize = 1;
-pub const HOSTNAME: usize = 2;
-pub const ROOT_BOUND: usize = 3;
-pub const PROC: usize = 4;
-pub const DEV: usize = 5;
-pub const SYS: usize = 6;
+pub const HOSTNAME: usize = 1;
+pub const ROOT_BOUND: usize = 2;
+pub const PROC: usize = 3;
+pub const DEV: usize = 4;
+pub const SYS: usize = 5;
+pub const CGROUP_JOINED: usize = 6;
 pub const EXTRA_MOUNTS: usize = 7;
 pub const PIVOTED: usize = 8;
-pub const CGROUP_JOINED: usize = 9;
-pub const FORKING: usize = 10;
+pub const FORKING: usize = 9;
 /// In the command's process from here on.
-pub const FORKED: usize = 11;
-pub const SESSION: usize = 12;
-pub const EXEC: usize = 13;
-const COUNT: usize = 14;
+pub const FORKED: usize = 10;
+pub const SESSION: usize = 11;
+pub const EXEC: usize = 12;
+const COUNT: usize = 13;
 
 static ON: AtomicBool = AtomicBool::new(false);
 // Atomics only to stay out of `static mut`: init has one thread, and a
 // relaxed store is a plain store.
 static STAMPS: [AtomicU64; COUNT] = [const { AtomicU64::new(0) }; COUNT];
 
-/// Turns tracing on if `flags` asks for it, and stamps our start.
-pub fn start(flags: &[u8]) {
-    ON.store(crate::has(flags, b'T'), Relaxed);
+/// Turns tracing on if asked, and stamps our start.
+pub fn start(on: bool) {
+    ON.store(on, Relaxed);
     stamp(STARTED);
 }
 

@@ -86,6 +86,16 @@ impl Limits {
 
     /// docker's rules for --memory-swap.
     pub fn validate(&self) -> Result<(), String> {
+        if self.pids == Some(1) {
+            return Err("--pids-limit 1: the container's init is one of its processes, so a limit of 1 leaves no room for the command: use at least 2".into());
+        }
+        if let Some(m) = self.memory.filter(|&m| m < MIN_MEMORY) {
+            return Err(format!(
+                "--memory {}: below {}, the least a container starts in (as docker): use at least 6m",
+                crate::size::format_size(m),
+                crate::size::format_size(MIN_MEMORY)
+            ));
+        }
         match (self.memory, self.memory_swap) {
             (None, Some(_)) => Err("--memory-swap needs --memory too (it is the total of memory and swap)".into()),
             (Some(m), Some(Swap::Total(t))) if t < m => Err(format!(
@@ -112,6 +122,11 @@ impl Limits {
         c
     }
 }
+
+/// The smallest memory limit accepted: docker's 6 MiB. Below it the kernel
+/// kills the container's init while it starts, which reads as an OOM of the
+/// command.
+pub const MIN_MEMORY: u64 = 6 << 20;
 
 // ---------------------------------------------------------------------------
 // Host discovery
@@ -566,6 +581,9 @@ pub fn plan(
 pub(crate) struct Leaf {
     pub path: PathBuf,
     pub v2: bool,
+    /// v1: the hierarchy's directory name under /sys/fs/cgroup and its
+    /// mount options, to show the container its own cgroup.
+    pub hierarchy: Option<(String, String)>,
 }
 
 /// A launcher that moved itself into `self_leaf` below `own` (v2): undone on remove.
@@ -629,6 +647,13 @@ impl Cgroup {
                 Ok(OwnedFd::from(file))
             })
             .collect()
+    }
+
+    /// The ops that show a container in its own cgroup namespace its cgroups
+    /// at /sys/fs/cgroup (see `mounts::cgroup_view`).
+    pub fn view_ops(&self) -> Vec<crate::mounts::Op> {
+        let v1: Vec<(String, String)> = self.leaves.iter().filter_map(|l| l.hierarchy.clone()).collect();
+        crate::mounts::cgroup_view(&v1, self.leaves.iter().any(|l| l.v2))
     }
 
     /// The leaf directories (v1: one per hierarchy; v2: one).

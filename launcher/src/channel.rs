@@ -27,14 +27,22 @@ pub enum Message {
     Trace(Vec<u64>),
 }
 
-/// The config record for init (README, "The config record"): what it applies
-/// to the command and the extra mounts it performs.
+/// The config record for init (README, "The config record"): everything but
+/// the command, which init takes as its own arguments (`init -- CMD ARGS`).
 pub struct Config<'a> {
     pub caps: u64,
     pub no_new_privs: bool,
     /// A seccomp BPF program, 8 bytes per instruction, or empty.
     pub filter: &'a [u8],
     pub loopback_up: bool,
+    /// Allocate a pty of this size (rows, columns; 0 when unknown).
+    pub tty: Option<(u16, u16)>,
+    pub trace: bool,
+    /// A `J` record with the container's cgroups comes before the command.
+    pub join_cgroup: bool,
+    pub rootfs: &'a [u8],
+    pub hostname: &'a str,
+    pub workdir: &'a str,
     pub ops: &'a [crate::mounts::Op],
 }
 
@@ -43,17 +51,39 @@ impl Config<'_> {
         let flags = 1
             | (self.no_new_privs as u32) << 1
             | (!self.filter.is_empty() as u32) << 2
-            | (self.loopback_up as u32) << 3;
+            | (self.loopback_up as u32) << 3
+            | (self.tty.is_some() as u32) << 4
+            | (self.trace as u32) << 5
+            | (self.join_cgroup as u32) << 6;
+        let (rows, cols) = self.tty.unwrap_or((0, 0));
         let mut out = vec![CONFIG];
         out.extend_from_slice(&self.caps.to_le_bytes());
         out.extend_from_slice(&flags.to_le_bytes());
+        out.extend_from_slice(&rows.to_le_bytes());
+        out.extend_from_slice(&cols.to_le_bytes());
+        for text in [self.rootfs, self.hostname.as_bytes(), self.workdir.as_bytes()] {
+            out.extend_from_slice(text);
+            out.push(0);
+        }
         out.extend_from_slice(&((self.filter.len() / 8) as u16).to_le_bytes());
         out.extend_from_slice(self.filter);
-        out.extend_from_slice(&(self.ops.len() as u16).to_le_bytes());
-        for op in self.ops {
-            op.encode(&mut out);
-        }
+        encode_ops(self.ops, &mut out);
         out
+    }
+}
+
+/// The `J` record's bytes: the tag, then the ops that show the container its
+/// cgroup (run by init once it is in its cgroup namespace).
+pub fn join_record(ops: &[crate::mounts::Op]) -> Vec<u8> {
+    let mut out = vec![JOIN];
+    encode_ops(ops, &mut out);
+    out
+}
+
+fn encode_ops(ops: &[crate::mounts::Op], out: &mut Vec<u8>) {
+    out.extend_from_slice(&(ops.len() as u16).to_le_bytes());
+    for op in ops {
+        op.encode(out);
     }
 }
 
@@ -67,15 +97,15 @@ pub fn send(fd: RawFd, record: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Sends the one-byte record `tag` with `fds` attached (SCM_RIGHTS).
-pub fn send_fds(fd: RawFd, tag: u8, fds: &[RawFd]) -> io::Result<()> {
+/// Sends `record` with `fds` attached (SCM_RIGHTS).
+pub fn send_fds(fd: RawFd, record: &[u8], fds: &[RawFd]) -> io::Result<()> {
     if fds.len() > MAX_FDS {
         return Err(io::Error::other(format!("{} fds in one record, init takes {MAX_FDS}", fds.len())));
     }
     let data_len = std::mem::size_of_val(fds) as u32;
     // Room for CMSG_SPACE(MAX_FDS ints), aligned as cmsghdr wants.
     let mut control = [0u64; 2 + MAX_FDS / 2];
-    let mut iov = libc::iovec { iov_base: &tag as *const u8 as *mut _, iov_len: 1 };
+    let mut iov = libc::iovec { iov_base: record.as_ptr() as *mut _, iov_len: record.len() };
     // SAFETY: an all-zero msghdr is valid; its pointers are set below.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -96,7 +126,7 @@ pub fn send_fds(fd: RawFd, tag: u8, fds: &[RawFd]) -> io::Result<()> {
     // SAFETY: msg and what it points at (tag, control) live across the call;
     // the kernel only reads them.
     let sent = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
-    if sent != 1 {
+    if sent != record.len() as isize {
         return Err(io::Error::last_os_error());
     }
     Ok(())
@@ -143,16 +173,20 @@ pub fn recv(fd: &OwnedFd) -> io::Result<Option<Message>> {
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr() as *mut _;
     msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: msg points at buffers that live across the call, sized as declared.
-    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        let err = io::Error::last_os_error();
-        // The other end closed with our records unread: as final as EOF.
-        if err.raw_os_error() == Some(libc::ECONNRESET) {
-            return Ok(None);
+    let n = loop {
+        // SAFETY: msg points at buffers that live across the call, sized as declared.
+        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n >= 0 {
+            break n;
         }
-        return Err(err);
-    }
+        let err = io::Error::last_os_error();
+        // The other end closed with our records unread (init died before it
+        // read the `J` record). The kernel reports that once, ahead of the
+        // records still queued for us, such as init's last error: read on.
+        if err.raw_os_error() != Some(libc::ECONNRESET) {
+            return Err(err);
+        }
+    };
     let received_fd = take_fd(&msg);
     let data = &data[..n as usize];
     match data.first() {

@@ -22,6 +22,7 @@ pub struct Cli {
 pub enum Command {
     Run(RunArgs),
     Check(CheckArgs),
+    Version(VersionArgs),
 }
 
 #[derive(FromArgs)]
@@ -102,6 +103,15 @@ pub struct RunArgs {
     #[argh(option, default = "String::from(\"host\")")]
     pub net: String,
 
+    /// size of /dev/shm, docker units (default: 64m)
+    #[argh(option)]
+    pub shm_size: Option<String>,
+
+    /// cgroup namespace: private (default: the container sees only its own
+    /// cgroup) or host
+    #[argh(option, default = "String::from(\"private\")")]
+    pub cgroupns: String,
+
     /// bind mount HOST:CONTAINER[:ro] (repeatable; both paths absolute)
     #[argh(option, short = 'v')]
     pub volume: Vec<String>,
@@ -117,6 +127,16 @@ pub struct RunArgs {
 #[argh(subcommand, name = "check", help_triggers("-h", "--help"))]
 pub struct CheckArgs {}
 
+#[derive(FromArgs)]
+/// Print the version and the commit it was built from (also: --version).
+#[argh(subcommand, name = "version", help_triggers("-h", "--help"))]
+pub struct VersionArgs {}
+
+/// "launcher VERSION (commit HASH)".
+pub fn version() -> String {
+    format!("launcher {} (commit {})", env!("CARGO_PKG_VERSION"), env!("LAUNCHER_COMMIT"))
+}
+
 /// What parsing the command line ends in: something to do, or text to print
 /// and an exit code (help: 0, bad usage: 125 like docker).
 pub enum Parsed {
@@ -126,11 +146,15 @@ pub enum Parsed {
 }
 
 pub fn parse(args: &[String]) -> Parsed {
+    if args.first().is_some_and(|a| a == "--version") {
+        return Parsed::Exit { text: version(), code: 0 };
+    }
     let args = split_short_flags(args);
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
     match Cli::from_args(&["launcher"], &strs) {
         Ok(cli) => match cli.command {
             Command::Check(_) => Parsed::Check,
+            Command::Version(_) => Parsed::Exit { text: version(), code: 0 },
             Command::Run(run) => match spec::build(run) {
                 Ok(spec) => Parsed::Run(Box::new(spec)),
                 Err(e) => Parsed::Exit { text: format!("launcher: {e}"), code: 125 },

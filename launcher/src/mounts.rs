@@ -2,6 +2,7 @@
 //! masked and read-only paths, `-v` volumes, and `--read-only`. Init only
 //! executes the list (see `Op`), so policy stays in one place, testable.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 /// Paths under /proc and /sys a container has no business reading, as docker
@@ -41,10 +42,11 @@ pub enum Op {
     },
     /// mount_setattr(target, attr), recursively or on this mount only.
     SetAttr { target: String, attr: u32, recursive: bool, kernel_fs: bool },
-    /// mkdir -p, for a directory volume's mount point.
-    MkdirP { target: String },
-    /// Create an empty file, for a file volume's mount point.
-    Touch { target: String },
+    /// A directory in a mount of init's own (the cgroup view's tmpfs).
+    Mkdir { target: String },
+    /// Join the container's cgroups (when it has any) and enter a new cgroup
+    /// namespace; then run the ops that came with the cgroups (`J` record).
+    CgroupNs,
 }
 
 /// A `-v HOST:CONTAINER[:ro]` bind mount, validated.
@@ -127,16 +129,98 @@ pub fn resolve_in_root(rootfs: &Path, path: &Path) -> Result<PathBuf, String> {
     Ok(resolved)
 }
 
-/// What to do, in order: masks and read-only kernel paths, volumes, then the root.
-pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
-    let mut ops = Vec::new();
+/// Flags of a mount that nothing on it may use: read-only, no setuid, no
+/// devices, no programs.
+const INERT: u32 = (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32;
+
+/// The container's own mounts beyond /proc, /dev and /sys, decided here.
+pub struct Plan<'a> {
+    pub volumes: &'a [Volume],
+    pub read_only_root: bool,
+    /// Bytes of the /dev/shm tmpfs.
+    pub shm_size: u64,
+    /// A cgroup namespace (`--cgroupns private`); `limits`: the container
+    /// gets cgroups of its own, whose view comes with them (`view`).
+    pub cgroupns: bool,
+    pub limits: bool,
+}
+
+/// Makes each volume's mount point in the rootfs, as docker does: a
+/// directory (and its parents) for a directory, an empty file for a file.
+/// Every step is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT), so a
+/// symlink in it, even one swapped in meanwhile, cannot lead out.
+pub fn make_mount_points(rootfs: &Path, volumes: &[Volume]) -> Result<(), String> {
+    if volumes.is_empty() {
+        return Ok(());
+    }
+    let root = std::fs::File::open(rootfs).map_err(|e| format!("rootfs {}: {e}", rootfs.display()))?;
+    for volume in volumes {
+        let fail = |e: std::io::Error| {
+            format!("-v {}: make its mount point in the rootfs: {e}", volume.target.display())
+        };
+        let target = &volume.target;
+        let dir = if volume.source.is_dir() { Some(target.as_path()) } else { target.parent() };
+        let mut prefix = PathBuf::new();
+        for part in dir.iter().flat_map(|d| d.components()) {
+            let parent = open_in_root(&root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(fail)?;
+            prefix.push(part);
+            let name = std::ffi::CString::new(part.as_os_str().as_encoded_bytes())
+                .map_err(|_| fail(std::io::ErrorKind::InvalidInput.into()))?;
+            // SAFETY: mkdirat reads a NUL-terminated name; `parent` is an open fd.
+            if unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) } != 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::AlreadyExists {
+                    return Err(fail(e));
+                }
+            }
+        }
+        if !volume.source.is_dir() {
+            let flags = libc::O_CREAT | libc::O_WRONLY;
+            open_in_root(&root, target, flags, 0o644).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// openat2(2) of `path` below `root`, resolved as if `root` were "/".
+fn open_in_root(root: &std::fs::File, path: &Path, flags: i32, mode: u64) -> std::io::Result<OwnedFd> {
+    let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())?;
+    // struct open_how: flags, mode, resolve (libc's is non-exhaustive).
+    let how: [u64; 3] = [(flags | libc::O_CLOEXEC) as u64, mode, libc::RESOLVE_IN_ROOT];
+    let dot = c".";
+    let name = if path.is_empty() { dot } else { path.as_c_str() };
+    // SAFETY: openat2 reads the NUL-terminated path and one open_how of the
+    // size passed; `root` is an open directory.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_openat2, root.as_raw_fd(), name.as_ptr(), &how, std::mem::size_of_val(&how))
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// What to do, in order: /dev/shm, masks and read-only kernel paths,
+/// volumes, the root, then the cgroup namespace.
+pub fn ops(plan: &Plan) -> Vec<Op> {
+    // Docker's /dev/shm: a tmpfs of its own, sized by --shm-size.
+    let mut ops = vec![Op::Mount {
+        source: String::new(),
+        target: "dev/shm".into(),
+        fstype: "tmpfs".into(),
+        flags: (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32,
+        data: format!("mode=1777,size={}", plan.shm_size),
+        kernel_fs: true,
+        shared: false,
+    }];
     for path in MASKED_DIRS {
         ops.push(Op::Mount {
-            source: "tmpfs".into(),
+            source: String::new(),
             target: path.to_string(),
             fstype: "tmpfs".into(),
-            flags: (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32,
-            data: "size=0".into(),
+            flags: INERT,
+            data: String::new(),
             kernel_fs: true,
             shared: true,
         });
@@ -154,18 +238,14 @@ pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
             kernel_fs: true,
         });
     }
-    for volume in volumes {
+    for volume in plan.volumes {
         let target = volume.target.to_string_lossy().into_owned();
-        ops.push(match volume.source.is_dir() {
-            true => Op::MkdirP { target: target.clone() },
-            false => Op::Touch { target: target.clone() },
-        });
         ops.push(bind(&volume.source.to_string_lossy(), &target, false));
         if volume.read_only {
             ops.push(Op::SetAttr { target, attr: MOUNT_ATTR_RDONLY, recursive: true, kernel_fs: false });
         }
     }
-    if read_only_root {
+    if plan.read_only_root {
         ops.push(Op::SetAttr {
             target: ".".into(),
             attr: MOUNT_ATTR_RDONLY,
@@ -173,7 +253,52 @@ pub fn ops(volumes: &[Volume], read_only_root: bool) -> Vec<Op> {
             kernel_fs: false,
         });
     }
+    if plan.cgroupns {
+        // Last: init joins the cgroups here, which the launcher makes
+        // meanwhile. A container without limits has no cgroup of its own:
+        // what its namespace's root holds is its launcher's, so it sees none.
+        ops.push(Op::CgroupNs);
+        if !plan.limits {
+            ops.push(new_fs("tmpfs", "sys/fs/cgroup", INERT, ""));
+        }
+    }
     ops
+}
+
+/// The view of the container's own cgroups at /sys/fs/cgroup, mounted from
+/// inside its cgroup namespace, read-only: `v1` lists each hierarchy's
+/// directory name and mount options, `v2` whether it has a cgroup2 leaf.
+pub fn cgroup_view(v1: &[(String, String)], v2: bool) -> Vec<Op> {
+    const VIEW: &str = "sys/fs/cgroup";
+    if v1.is_empty() {
+        return match v2 {
+            true => vec![new_fs("cgroup2", VIEW, INERT, "")],
+            false => Vec::new(),
+        };
+    }
+    let inert_rw = INERT & !libc::MS_RDONLY as u32;
+    let mut ops = vec![new_fs("tmpfs", VIEW, inert_rw, "mode=755")];
+    let hierarchies = v1.iter().map(|(dir, options)| (dir.as_str(), "cgroup", options.as_str()));
+    for (dir, fstype, options) in hierarchies.chain(v2.then_some(("unified", "cgroup2", ""))) {
+        let target = format!("{VIEW}/{dir}");
+        ops.push(Op::Mkdir { target: target.clone() });
+        ops.push(new_fs(fstype, &target, INERT, options));
+    }
+    ops.push(Op::SetAttr { target: VIEW.into(), attr: MOUNT_ATTR_RDONLY, recursive: false, kernel_fs: true });
+    ops
+}
+
+/// A new filesystem on an entry of init's own /proc, /dev or /sys.
+fn new_fs(fstype: &str, target: &str, flags: u32, data: &str) -> Op {
+    Op::Mount {
+        source: String::new(),
+        target: target.into(),
+        fstype: fstype.into(),
+        flags,
+        data: data.into(),
+        kernel_fs: true,
+        shared: false,
+    }
 }
 
 fn bind(source: &str, target: &str, kernel_fs: bool) -> Op {
@@ -188,10 +313,11 @@ fn bind(source: &str, target: &str, kernel_fs: bool) -> Op {
     }
 }
 
-/// The op kind's flag for a target in the container's own /proc or /sys, which
-/// init mounted moments before: its entries are the kernel's, so no symlink of
-/// the rootfs can redirect the path, and init reaches it by path (no openat2
-/// and close per op); an entry this kernel lacks is skipped.
+/// The op kind's flag for a target in the container's own /proc, /dev or
+/// /sys, which init mounted moments before and reaches through its
+/// descriptor of that mount (named by the first letter of the target); their
+/// entries are the kernel's or init's, never the rootfs's. An entry this
+/// kernel lacks is skipped.
 const KERNEL_FS: u8 = 0x80;
 
 /// The op kind's flag for kernel-fs mounts that are to show one filesystem:
@@ -211,15 +337,25 @@ impl Op {
             Op::SetAttr { target, attr, recursive, kernel_fs } => {
                 (if *recursive { 2 } else { 3 } | kernel_fs_bit(*kernel_fs), *attr, ["", target, "", ""])
             }
-            Op::MkdirP { target } => (4, 0o755, ["", target, "", ""]),
-            Op::Touch { target } => (5, 0o644, ["", target, "", ""]),
+            Op::Mkdir { target } => (4 | KERNEL_FS, 0o755, ["", target, "", ""]),
+            Op::CgroupNs => (5, 0, ["", ".", "", ""]),
         };
+        let [source, target, fstype, data] = strings;
         out.push(kind);
         out.extend_from_slice(&arg.to_le_bytes());
-        for s in strings {
+        for s in [source, target, fstype] {
             out.extend_from_slice(s.as_bytes());
             out.push(0);
         }
+        // mount(8)'s "key=value,flag" as init takes it: pairs of strings.
+        for option in data.split(',').filter(|o| !o.is_empty()) {
+            let (key, value) = option.split_once('=').unwrap_or((option, ""));
+            for s in [key, value] {
+                out.extend_from_slice(s.as_bytes());
+                out.push(0);
+            }
+        }
+        out.push(0);
     }
 }
 
@@ -271,11 +407,30 @@ mod tests {
     }
 
     #[test]
-    fn read_only_root_comes_last() {
-        let ops = ops(&[], true);
+    fn read_only_root_comes_after_the_mounts_and_before_the_cgroup_namespace() {
+        let plan = Plan { volumes: &[], read_only_root: true, shm_size: 1, cgroupns: true, limits: true };
+        let ops = ops(&plan);
         let root_ro =
             Op::SetAttr { target: ".".into(), attr: MOUNT_ATTR_RDONLY, recursive: false, kernel_fs: false };
-        assert_eq!(ops.last(), Some(&root_ro));
+        assert_eq!(&ops[ops.len() - 2..], [root_ro, Op::CgroupNs]);
         assert!(ops.iter().any(|op| matches!(op, Op::Mount { target, .. } if target == "proc/keys")));
+    }
+
+    /// Init finds the mount of a kernel-fs target by its first letter.
+    #[test]
+    fn kernel_fs_targets_are_in_proc_dev_or_sys() {
+        let plan = Plan { volumes: &[], read_only_root: false, shm_size: 1, cgroupns: true, limits: false };
+        let view = cgroup_view(&[("memory".into(), "memory".into())], true);
+        for op in ops(&plan).iter().chain(&view) {
+            let (target, kernel_fs) = match op {
+                Op::Mount { target, kernel_fs, .. } | Op::SetAttr { target, kernel_fs, .. } => {
+                    (target, *kernel_fs)
+                }
+                Op::Mkdir { target } => (target, true),
+                Op::CgroupNs => continue,
+            };
+            let top = target.split('/').next().unwrap();
+            assert!(!kernel_fs || ["proc", "dev", "sys"].contains(&top), "{target}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cgroup::{self, Cgroup};
-use crate::channel::{self, Message, JOIN};
+use crate::channel::{self, Message};
 use crate::child::{self, InitCommand};
 use crate::idmap::IdMap;
 use crate::initexe;
@@ -51,12 +51,26 @@ fn start_and_wait(
     let security = &spec.security;
     let filter =
         if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
-    let ops = mounts::ops(&security.volumes, security.read_only);
+    mounts::make_mount_points(&spec.rootfs, &security.volumes)?;
+    let ops = mounts::ops(&mounts::Plan {
+        volumes: &security.volumes,
+        read_only_root: security.read_only,
+        shm_size: spec.shm_size,
+        cgroupns: security.cgroupns,
+        limits: !spec.limits.is_empty(),
+    });
+    let tty = spec.tty.then(|| tty::window_size().map_or((0, 0), |ws| (ws.ws_row, ws.ws_col)));
     let config = channel::Config {
         caps: security.caps,
         no_new_privs: security.no_new_privs,
         filter: &filter,
         loopback_up: security.no_network,
+        tty,
+        trace: spec.trace,
+        join_cgroup: !spec.limits.is_empty(),
+        rootfs: spec.rootfs.as_os_str().as_bytes(),
+        hostname: &spec.hostname,
+        workdir: &spec.workdir,
         ops: &ops,
     }
     .encode();
@@ -106,7 +120,8 @@ fn start_and_wait(
         }
         trace.mark("cgroup made");
         let fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
-        match channel::send_fds(ours.as_raw_fd(), JOIN, &fds) {
+        let view = if security.cgroupns { made.view_ops() } else { Vec::new() };
+        match channel::send_fds(ours.as_raw_fd(), &channel::join_record(&view), &fds) {
             // init has already failed; the event loop reads its error record.
             Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
             Err(e) => return Err(format!("send init its cgroup: {e}")),
@@ -119,32 +134,15 @@ fn start_and_wait(
     Ok(code)
 }
 
-/// init's argv (its whole configuration, see README) and the command's environment.
+/// init's argv and the command's environment. All else init learns from the
+/// config record, so that the container sees only `init -- CMD ARGS` as PID
+/// 1's arguments, never the host's paths.
 fn init_command(spec: &Spec) -> InitCommand {
     let cstr = |s: &[u8]| CString::new(s).expect("NUL bytes were rejected when the spec was built");
-    let winsize = match (spec.tty, tty::window_size()) {
-        (false, _) => "-".to_string(),
-        (true, Some(ws)) => format!("{}x{}", ws.ws_row, ws.ws_col),
-        (true, None) => "24x80".to_string(),
-    };
-    let mut argv = vec![
-        cstr(b"launcher-init"),
-        cstr(spec.rootfs.as_os_str().as_bytes()),
-        cstr(spec.hostname.as_bytes()),
-        cstr(spec.workdir.as_bytes()),
-        cstr(init_flags(spec).as_bytes()),
-        cstr(winsize.as_bytes()),
-    ];
+    let mut argv = vec![cstr(b"init"), cstr(b"--")];
     argv.extend(spec.command.iter().map(|a| cstr(a.as_bytes())));
     let env = spec.env.iter().map(|v| cstr(v.as_bytes())).collect();
     InitCommand::new(argv, env)
-}
-
-/// init's FLAGS: c: a config record follows on the channel; t: allocate a pty;
-/// T: send trace stamps; g: a cgroup record comes before the command starts.
-fn init_flags(spec: &Spec) -> String {
-    let letters = [(true, 'c'), (spec.tty, 't'), (spec.trace, 'T'), (!spec.limits.is_empty(), 'g')];
-    letters.iter().filter(|(on, _)| *on).map(|(_, c)| *c).collect()
 }
 
 /// The init process; killed and reaped if we leave early, so no error path
@@ -265,7 +263,7 @@ impl<'a> EventLoop<'a> {
         drop(self.relay.take());
         let code = status::exit_code(wstatus);
         if let Some((errno, text)) = &self.error {
-            report(text, *errno);
+            report(text, *errno, &self.spec.rootfs);
         } else if !self.command_started && code >= status::RUNTIME_ERROR {
             status::say(&format!(
                 "the container's init ended before starting the command (exit code {code})"
@@ -332,12 +330,25 @@ fn init_alive(pid: libc::pid_t) -> bool {
 }
 
 /// Prints an error reported from inside the container, with what to do.
-fn report(text: &str, errno: i32) {
+fn report(text: &str, errno: i32, rootfs: &Path) {
     let mut line = text.to_string();
     if errno != 0 {
         line += &format!(": {}", status::strerror(errno));
     }
-    let hint = status::hint(text, errno);
+    let hint = match (text.strip_prefix("mount /"), errno) {
+        // Init refuses a link where the kernel's filesystems go; name it.
+        (Some(dir), libc::ELOOP) => {
+            let to = std::fs::read_link(rootfs.join(dir)).map(|t| format!(" (to {})", t.display()));
+            format!(
+                "/{dir} in the rootfs is a symbolic link{}: the container's /proc, /dev and /sys must be directories of the root filesystem itself",
+                to.unwrap_or_default()
+            )
+        }
+        (Some(dir), libc::ENOTDIR) => {
+            format!("/{dir} in the rootfs is not a directory: make it one, or remove it")
+        }
+        _ => status::hint(text, errno).to_string(),
+    };
     if !hint.is_empty() {
         line += &format!(": {hint}");
     }

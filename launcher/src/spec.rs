@@ -25,6 +25,8 @@ pub struct Spec {
     pub cgroup_parent: Option<String>,
     pub stop_timeout: Duration,
     pub trace: bool,
+    /// Bytes of the /dev/shm tmpfs.
+    pub shm_size: u64,
     pub security: Security,
 }
 
@@ -37,11 +39,17 @@ pub struct Security {
     pub read_only: bool,
     /// A network namespace of its own with only `lo` (`--net none`).
     pub no_network: bool,
+    /// A cgroup namespace of its own, its cgroups alone at /sys/fs/cgroup
+    /// (`--cgroupns private`, the default).
+    pub cgroupns: bool,
     pub volumes: Vec<Volume>,
 }
 
 /// Same default PATH as docker and the Alpine image.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Docker's /dev/shm size.
+const DEFAULT_SHM_SIZE: u64 = 64 << 20;
 
 /// Linux's limit on a hostname (HOST_NAME_MAX).
 const HOST_NAME_MAX: usize = 64;
@@ -70,6 +78,10 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
     check_hostname(&input.hostname)?;
     check_workdir(&input.workdir)?;
     let rootfs = check_rootfs(&input.rootfs)?;
+    let shm_size = match &input.shm_size {
+        Some(v) => size::parse_size(v).map_err(|e| format!("--shm-size {v:?}: {e}"))?,
+        None => DEFAULT_SHM_SIZE,
+    };
     let security = security(&input, &rootfs)?;
     let env = environment(&input.hostname, input.tty, input.env)?;
     let mut all = input.command.iter().chain(env.iter());
@@ -102,6 +114,7 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
         cgroup_parent: input.cgroup_parent,
         stop_timeout: Duration::from_secs(input.stop_timeout),
         trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
+        shm_size,
         security,
     })
 }
@@ -171,6 +184,11 @@ fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
             "host" => false,
             "none" => true,
             other => return Err(format!("--net {other:?}: use host (the default) or none")),
+        },
+        cgroupns: match input.cgroupns.as_str() {
+            "private" => true,
+            "host" => false,
+            other => return Err(format!("--cgroupns {other:?}: use private (the default) or host")),
         },
         volumes: input.volume.iter().map(|v| Volume::parse(v, rootfs)).collect::<Result<_, _>>()?,
     };

@@ -14,17 +14,16 @@ use std::time::Instant;
 
 /// The names of init's stamps, by index, as (process, phase). Must match
 /// init/src/trace.rs, phase for phase.
-const INIT_PHASES: [(&str, &str); 14] = [
-    ("init", "started"),
-    ("init", "config record read"),
+const INIT_PHASES: [(&str, &str); 13] = [
+    ("init", "started, config record read"),
     ("init", "hostname set"),
     ("init", "/ made private, rootfs bound"),
     ("init", "/proc mounted"),
     ("init", "/dev made"),
     ("init", "/sys bound read-only"),
+    ("init", "cgroups joined"),
     ("init", "config mounts and /tmp done"),
     ("init", "pivot_root done, old root detached"),
-    ("init", "cgroups joined"),
     ("init", "workdir, pty, signalfd ready: forking"),
     ("command", "forked"),
     ("command", "signals unblocked, session (and tty) set"),

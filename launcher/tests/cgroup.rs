@@ -321,7 +321,10 @@ fn rootless_limits_use_the_delegated_cgroup_and_refuse_without_it() {
     // With it (what `sudo make cgroup` does): the limit is enforced.
     let made = Command::new(&script).arg(TEST_USER).output().unwrap();
     assert!(made.status.success(), "scripts/cgroup.sh {TEST_USER}: {}", stderr(&made));
+    // The host's cgroup namespace, so that /proc/self/cgroup shows where it is.
     let out = output(&mut launcher_rootless(&[
+        "--cgroupns",
+        "host",
         "--pids-limit",
         "5",
         "--memory",

@@ -13,9 +13,8 @@ type Event = (u64, String, String);
 
 /// init's phases in the order its code reaches them, all of which a plain
 /// successful run goes through.
-const INIT_PHASES: [&str; 10] = [
-    "started",
-    "config record read",
+const INIT_PHASES: [&str; 9] = [
+    "started, config record read",
     "hostname set",
     "/ made private, rootfs bound",
     "/proc mounted",
@@ -163,12 +162,13 @@ fn trace_with_a_tty_limits_and_rootless() {
     let events = check_full_trace(&out);
     let at = |who, phase| position(&events, who, phase, &out);
     // The launcher makes the cgroup while init builds the mounts; init joins
-    // it after they are done and before it forks the command; the cgroup is
-    // removed after the container has exited.
+    // it after /proc, /dev and /sys, before it pivots and forks the command;
+    // the cgroup is removed after the container has exited.
     assert!(at("launcher", "released") < at("launcher", "cgroup made"), "{}", stderr(&out));
     assert!(at("launcher", "cgroup made") < at("init", "cgroups joined"), "{}", stderr(&out));
+    assert!(at("init", "/sys bound read-only") < at("init", "cgroups joined"), "{}", stderr(&out));
     assert!(
-        at("init", "pivot_root done, old root detached") < at("init", "cgroups joined"),
+        at("init", "cgroups joined") < at("init", "pivot_root done, old root detached"),
         "{}",
         stderr(&out)
     );
@@ -186,18 +186,22 @@ fn trace_with_a_tty_limits_and_rootless() {
 
 #[test]
 fn a_failed_set_up_still_traces_the_phases_reached() {
-    // mkdir fails in /proc, after pivot_root and before the fork.
+    // The workdir cannot be made in /proc, after pivot_root and before the fork.
     let out = output(&mut launcher(&["--trace", "-w", "/proc/nope/dir", "--", "/bin/true"]));
     assert_code(&out, 125);
     let (events, other) = parse(&out);
     assert!(
-        other.len() == 1 && other[0].contains("mkdir /proc/nope"),
+        other.len() == 1 && other[0].contains("chdir /proc/nope/dir"),
         "one error line naming the step: {other:?}\n{}",
         stderr(&out)
     );
     let at = |who, phase| position(&events, who, phase, &out);
-    assert!(at("launcher", "id maps written") < at("init", "started"), "{}", stderr(&out));
-    assert!(at("init", "started") < at("init", "pivot_root done, old root detached"), "{}", stderr(&out));
+    assert!(at("launcher", "id maps written") < at("init", INIT_PHASES[0]), "{}", stderr(&out));
+    assert!(
+        at("init", INIT_PHASES[0]) < at("init", "pivot_root done, old root detached"),
+        "{}",
+        stderr(&out)
+    );
     at("launcher", "channel closed, no command");
     assert!(
         !events.iter().any(|e| e.1 == "command" || e.2 == INIT_PHASES[INIT_PHASES.len() - 1]),

@@ -12,6 +12,8 @@ use super::{
 #[derive(Clone, Debug)]
 pub struct Place {
     pub mount: PathBuf,
+    /// The hierarchy's mount options: its controllers ("cpu,cpuacct").
+    pub options: String,
     pub controllers: Vec<Controller>,
     pub parent: PathBuf,
     pub rule: &'static str,
@@ -67,7 +69,8 @@ pub fn places(host: &Host, needed: &[Controller], parent: Option<&Path>) -> Resu
                 (d, "delegated parent made by `sudo make cgroup`")
             }
         };
-        out.push(Place { mount: mount.point.clone(), controllers: vec![ctrl], parent: dir, rule });
+        let options = mount.options.join(",");
+        out.push(Place { mount: mount.point.clone(), options, controllers: vec![ctrl], parent: dir, rule });
     }
     Ok(out)
 }
@@ -81,7 +84,8 @@ pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits
         super::destroy(&leaf, false)?;
         mkdir(&leaf)?;
     }
-    cg.leaves.push(Leaf { path: leaf.clone(), v2: false });
+    let dir = place.mount.file_name().map_or_else(|| place.options.clone(), |d| d.to_string_lossy().into());
+    cg.leaves.push(Leaf { path: leaf.clone(), v2: false, hierarchy: Some((dir, place.options.clone())) });
     for ctrl in &place.controllers {
         match ctrl {
             Controller::Pids => {

@@ -206,7 +206,7 @@ pub(super) fn create(
         super::destroy(&leaf, true)?;
         mkdir(&leaf)?;
     }
-    cg.leaves.push(Leaf { path: leaf.clone(), v2: true });
+    cg.leaves.push(Leaf { path: leaf.clone(), v2: true, hierarchy: None });
     write_limits(&leaf, limits)?;
     if let Some(m) = limits.memory {
         cg.memory = Some((leaf.clone(), true, m));
