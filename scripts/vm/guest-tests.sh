@@ -257,6 +257,29 @@ t_cpus() {
 	fi
 }
 
+# The container's own cgroup namespace: it sees its cgroup as "/", and at /sys/fs/cgroup
+# (cgroup2, read-only) only its own cgroup with its limits; without limits, nothing.
+t_cgroupns() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 --memory 50m -- /bin/sh -c \
+		'cat /proc/self/cgroup /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; touch /sys/fs/cgroup/x 2>&1; true'
+	want="0::/
+10
+52428800
+touch: /sys/fs/cgroup/x: Read-only file system"
+	if [ $rc != 0 ] || [ "$(cat $T.out)" != "$want" ]; then
+		fail $n "with limits: launcher exited $rc, the container saw something else than its own cgroup"
+		show $T.out $T.err
+		return
+	fi
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/sh -c 'cat /proc/self/cgroup; ls /sys/fs/cgroup'
+	if [ $rc != 0 ] || [ "$(cat $T.out)" != "0::/" ]; then
+		fail $n "without limits: launcher exited $rc, want 0::/ and an empty /sys/fs/cgroup"
+		show $T.out $T.err
+	else
+		pass $n
+	fi
+}
+
 # Alone in its cgroup, the launcher moves itself and the container's init into a leaf
 # launcher-PID-self beside the container's launcher-PID, and back when done.
 t_moveself() {
@@ -360,9 +383,9 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke pids memory cpus
+suite root root "$ROOT_LOGIN_CG" help check smoke pids memory cpus cgroupns
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
-suite user user "$USER_SESSION_CG" help check smoke pids memory cpus
+suite user user "$USER_SESSION_CG" help check smoke pids memory cpus cgroupns
 suite user-outside-delegation user "" limits
 echo "DONE $passed passed, $failed failed"
