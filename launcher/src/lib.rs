@@ -65,6 +65,33 @@ pub fn main(args: Vec<OsString>) -> ! {
     std::process::exit(code);
 }
 
+/// The config record that `launcher run ARGS...` would send init (README, "The
+/// config record": capabilities, flags, the seccomp filter, the mount ops), for
+/// the benchmark's same-work floor (bench/floor), which loads the very same
+/// filter; see `examples/floor-config.rs`. Behind the `floor-config` feature, so
+/// that the launcher binary is built from exactly the code it runs.
+pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
+    let spec = match cli::parse(args) {
+        cli::Parsed::Run(spec) => spec,
+        cli::Parsed::Exit { text, .. } => return Err(text),
+        cli::Parsed::Check => return Err("`launcher check` has no config record".into()),
+    };
+    // As run.rs's start_and_wait assembles it (inline there: moving it into a
+    // function both share changed the launcher binary's code layout).
+    let security = &spec.security;
+    let filter =
+        if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
+    let ops = mounts::ops(&security.volumes, security.read_only);
+    Ok(channel::Config {
+        caps: security.caps,
+        no_new_privs: security.no_new_privs,
+        filter: &filter,
+        loopback_up: security.no_network,
+        ops: &ops,
+    }
+    .encode())
+}
+
 /// What std's start-up would do and the launcher needs (main.rs skips it):
 /// fds 0-2 open, so that no file of ours takes their numbers and gets a
 /// stray print or the container's stdio, and SIGPIPE ignored, so that a
