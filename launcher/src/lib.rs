@@ -70,6 +70,7 @@ pub fn main(args: Vec<OsString>) -> ! {
 /// the benchmark's same-work floor (bench/floor), which loads the very same
 /// filter; see `examples/floor-config.rs`. Behind the `floor-config` feature, so
 /// that the launcher binary is built from exactly the code it runs.
+#[cfg(feature = "floor-config")]
 pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
     let spec = match cli::parse(args) {
         cli::Parsed::Run(spec) => spec,
