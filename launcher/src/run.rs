@@ -122,10 +122,11 @@ fn start_and_wait(
 /// init's argv (its whole configuration, see README) and the command's environment.
 fn init_command(spec: &Spec) -> InitCommand {
     let cstr = |s: &[u8]| CString::new(s).expect("NUL bytes were rejected when the spec was built");
-    let winsize = match (spec.tty, tty::window_size()) {
-        (false, _) => "-".to_string(),
-        (true, Some(ws)) => format!("{}x{}", ws.ws_row, ws.ws_col),
-        (true, None) => "24x80".to_string(),
+    // Only a pty has a size: without -t, no ioctl on our stdin and stdout.
+    let winsize = match spec.tty.then(tty::window_size) {
+        None => "-".to_string(),
+        Some(Some(ws)) => format!("{}x{}", ws.ws_row, ws.ws_col),
+        Some(None) => "24x80".to_string(),
     };
     let mut argv = vec![
         cstr(b"launcher-init"),
