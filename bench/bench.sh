@@ -64,6 +64,7 @@ need dumb-init dumb-init
 need python3 python3
 need file file
 need cc gcc
+need musl-gcc musl-tools
 need unshare util-linux
 need setpriv util-linux
 need strace strace
@@ -90,9 +91,11 @@ launcher=$work/bin/launcher
 cp "$launcher_built" "$launcher.tmp" && mv -f "$launcher.tmp" "$launcher"
 init_built=$(ls -t "$top"/target/$target/release/build/launcher-*/out/launcher-init 2>/dev/null | head -n 1 || true)
 
-note "building the floor (bench/floor/floor.c)"
+note "building the floors (bench/floor: floor.c, floor-same.c and the launcher's config record)"
 floor=$work/bin/floor
-cc -O2 -static -s -Wall -Wextra -o "$floor" "$here/floor/floor.c" || die "cannot build $here/floor/floor.c with cc -O2 -static (Debian: apt-get install gcc libc6-dev)"
+floor_same=$work/bin/floor-same
+floor_config=$work/bin/floor.config
+"$here/floor/build.sh" "$work/bin" || die "bench/floor/build.sh $work/bin failed (its reason is above)"
 
 # ---------------------------------------------------------------- rootfs
 if [ ! -x "$rootfs/bin/sh" ]; then
@@ -121,7 +124,7 @@ $as_user test -r "$rootfs/bin/busybox" -a -x "$launcher" ||
 # Runs as the container's command in --smoke: proves it ran inside the rootfs
 # (the marker), in a new PID namespace (small $$), as root inside, and shows
 # the cgroups it is in so that the limit cases can be checked.
-check='test -e /.bench-rootfs && echo "ok pid=$$ uid=$(id -u) pids=$(grep :pids: /proc/self/cgroup) memory=$(grep :memory: /proc/self/cgroup)"'
+check='test -e /.bench-rootfs && echo "ok pid=$$ uid=$(id -u) seccomp=$(sed -n "s/^Seccomp:[[:space:]]*//p" /proc/self/status) nnp=$(sed -n "s/^NoNewPrivs:[[:space:]]*//p" /proc/self/status) devnull=$(test -c /dev/null && echo yes) sysro=$(grep -q " /sys ro," /proc/self/mountinfo && echo yes) pids=$(grep :pids: /proc/self/cgroup) memory=$(grep :memory: /proc/self/cgroup) pidsmax=$(cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null | head -n 1)"'
 # unshare+chroot has no /proc in the container.
 check_noproc='test -e /.bench-rootfs && echo "ok pid=$$ uid=$(id -u)"'
 
@@ -146,7 +149,7 @@ for limits in no yes; do
 done
 
 # ---------------------------------------------------------------- contenders
-all_contenders="exec setpriv floor unshare bwrap launcher launcher-rootless launcher-limits crun crun-limits runc runc-limits"
+all_contenders="exec setpriv floor floor-same unshare bwrap launcher launcher-rootless launcher-limits crun crun-limits runc runc-limits"
 # BENCH_CONTENDERS="floor crun" measures a subset (for working on the bench itself).
 contenders=${BENCH_CONTENDERS:-$all_contenders}
 
@@ -162,6 +165,7 @@ cmd() {
     exec) echo "$rootfs/bin/busybox true" ;;
     setpriv) echo "$as_user $rootfs/bin/busybox true" ;;
     floor) echo "$floor $rootfs $payload" ;;
+    floor-same) echo "$floor_same $floor_config $rootfs $payload" ;;
     unshare)
         [ "$2" = smoke ] && payload="/bin/sh -c '$check_noproc'"
         echo "unshare --user --map-root-user --pid --fork --mount --uts chroot $rootfs $payload"
@@ -183,6 +187,7 @@ expect() {
     case $1 in
     exec | setpriv) echo none ;;     # baselines, not containers: only /bin/true
     *-limits) echo cgroup ;;         # a container in cgroups of its own
+    launcher | launcher-rootless | floor-same) echo hardened ;; # docker's defaults inside
     *) echo container ;;
     esac
 }
@@ -205,7 +210,7 @@ smoke_one() {
         return 1
     fi
     case $(expect "$name") in
-    container | cgroup)
+    container | cgroup | hardened)
         case $output in
         ok\ *) ;;
         *)
@@ -225,9 +230,23 @@ smoke_one() {
         }
         ;;
     esac
+    if [ "$(expect "$name")" = hardened ]; then
+        # The launcher's default container: seccomp filter, no_new_privs, a
+        # /dev with the host's nodes bound in, /sys read-only.
+        case $output in
+        *" seccomp=2 nnp=1 devnull=yes sysro=yes "*) ;;
+        *)
+            echo "not the launcher's hardened container (seccomp=2 nnp=1 devnull=yes sysro=yes expected): $output"
+            return 1
+            ;;
+        esac
+    fi
     if [ "$(expect "$name")" = cgroup ]; then
         case $output in
-        *"pids=$host_pids memory="* | *"memory=$host_memory")
+        # In a cgroup namespace of its own (the launcher's default), the
+        # container's cgroup is "/" and its limit shows at /sys/fs/cgroup.
+        *" pidsmax=10") ;;
+        *"pids=$host_pids memory="* | *"memory=$host_memory "*)
             echo "did not join its own pids and memory cgroups (host: $host_pids $host_memory): $output"
             return 1
             ;;
@@ -379,6 +398,7 @@ size_of() {
 size_of launcher "$launcher_built"
 size_of "launcher-init (embedded)" "$init_built"
 size_of floor "$floor"
+size_of floor-same "$floor_same"
 size_of crun "$(command -v crun)"
 size_of runc "$(command -v runc)"
 size_of bwrap "$(command -v bwrap)"
@@ -388,6 +408,22 @@ fi
 size_of tini "$(command -v tini)"
 size_of catatonit "$(command -v catatonit)"
 size_of dumb-init "$(command -v dumb-init)"
+
+note "init's size per function: an unstripped build of init with launcher/build.rs's flags"
+# The shipped init is stripped; the same build with symbols kept shows where
+# its bytes go (nm: symbols of the text and data, largest first).
+init_syms=$work/init-symbols
+init_ld=$top/linker/init.ld
+CARGO_ENCODED_RUSTFLAGS=$(printf '%s\037' -Clink-self-contained=no -Crelocation-model=static -Ctarget-cpu=x86-64 \
+    -Clink-arg=-nostartfiles -Clink-arg=-nostdlib -Clink-arg=-static "-Clink-arg=-Wl,-T,$init_ld" \
+    -Clink-arg=-Wl,--build-id=none -Clink-arg=-Wl,-n -Clink-arg=-Wl,--gc-sections | sed 's/\x1f$//') \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_STRIP=false \
+    cargo build --release --quiet --locked -p init --target "$target" --target-dir "$init_syms" \
+    --manifest-path "$top/Cargo.toml" || die "the unstripped build of init (for its size per function) failed"
+init_unstripped=$init_syms/$target/release/launcher-init
+nm --size-sort --reverse-sort -S -C "$init_unstripped" >"$out/init-symbols.txt" || die "nm $init_unstripped failed"
+size -A "$init_unstripped" >"$out/init-sections.txt" || die "size -A $init_unstripped failed"
+size_of "launcher-init (unstripped, for the table of functions)" "$init_unstripped"
 
 {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -15,11 +15,13 @@ import statistics
 import sys
 
 BASE = "launcher"  # ratios are to this contender, measured in the same run
+FLOORS = ("floor", "floor-same")  # the launcher is reported against each
 
 ABOUT = {
     "exec": "exec of the rootfs's static busybox `true`, no container: the cost of one exec",
     "setpriv": "`setpriv` to the bench user, then busybox `true`: subtract from launcher-rootless",
-    "floor": "bench/floor/floor.c: the namespaces, maps, mounts and pivot_root, nothing else",
+    "floor": "bench/floor/floor.c (static musl): the namespaces, maps, /proc, pivot_root, nothing else",
+    "floor-same": "bench/floor/floor-same.c (static musl): launcher run's default container, no PID 1 (same-work floor)",
     "unshare": "util-linux `unshare` + `chroot`: no /proc, no /dev",
     "bwrap": "bubblewrap: user, pid, uts namespaces, /proc, /dev",
     "launcher": "launcher run, rootful (identity id maps)",
@@ -68,6 +70,59 @@ def startup_table(results):
             f"| {ms(r['mean'])} ± {ms(r['stddev'])} | {ratio(r['median'], base)} | {ABOUT.get(r['name'], '')} |"
         )
     return rows
+
+
+def floor_table(results):
+    """Each launcher row against each floor of the same run (median over median)."""
+    by = {r["name"]: r["median"] for r in results}
+    floors = [f for f in FLOORS if f in by]
+    if not floors:
+        return ["(no floor was measured in this run)"]
+    rows = [
+        "| contender | median ms | " + " | ".join(f"against {f} ({ms(by[f])} ms)" for f in floors) + " |",
+        "|---|---:|" + "---:|" * len(floors),
+    ]
+    for name in by:
+        if name.startswith("launcher"):
+            cells = [f"{ratio(by[name], by[f])}, +{ms(by[name] - by[f])} ms" for f in floors]
+            rows.append(f"| {name} | {ms(by[name])} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def init_tables(out_dir, top_n=25):
+    """init's sections, and its largest symbols (nm -S of an unstripped build)."""
+    sym_path = os.path.join(out_dir, "init-symbols.txt")
+    sec_path = os.path.join(out_dir, "init-sections.txt")
+    if not os.path.exists(sym_path):
+        return ["(no init-symbols.txt in this run)"]
+    rows = ["| section | bytes |", "|---|---:|"]
+    with open(sec_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+                rows.append(f"| `{parts[0]}` | {int(parts[1]):,} |")
+    syms = []
+    with open(sym_path) as f:
+        for line in f:
+            parts = line.split(None, 3)
+            if len(parts) == 4:
+                syms.append((int(parts[1], 16), parts[2], parts[3].strip()))
+    kinds = {"t": "code", "T": "code", "r": "read-only data", "R": "read-only data", "b": "zeroed (.bss, no file bytes)",
+             "B": "zeroed (.bss, no file bytes)", "d": "data", "D": "data"}
+    rows += ["", "| symbol | bytes | kind |", "|---|---:|---|"]
+    for size, kind, name in syms[:top_n]:
+        rows.append(f"| `{name}` | {size:,} | {kinds.get(kind, kind)} |")
+    code = sum(size for size, kind, _ in syms if kind in "tT")
+    rows += ["", f"Code in named functions: {code:,} bytes in {sum(1 for _, k, _ in syms if k in 'tT')} functions."]
+    return rows
+
+
+def findings(path):
+    """The hand-written analysis (bench/findings.md), kept with every regenerated results.md."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [f.read().rstrip("\n"), ""]
 
 
 def throughput_table(rows_in):
@@ -178,7 +233,7 @@ def svg_chart(results, meta):
         y = top + i * row
         mid = y + bar / 2
         colour = "#d9534f" if r["name"].startswith("launcher") else (
-            "#5cb85c" if r["name"] in ("floor", "exec", "setpriv") else "#5b8fd6")
+            "#5cb85c" if r["name"] in FLOORS + ("exec", "setpriv") else "#5b8fd6")
         out.append(f'<text x="{left - 8}" y="{mid + 4}" text-anchor="end">{html.escape(r["name"])}</text>')
         out.append(f'<rect x="{left}" y="{y}" width="{x(r["median"]) - left:.1f}" height="{bar}" fill="{colour}"/>')
         out.append(
@@ -266,6 +321,16 @@ def main():
         "",
         "![start-up chart](startup.svg)",
         "",
+        "### The launcher against the two floors",
+        "",
+        "`floor` builds the least a container needs (namespaces, id maps, /proc, pivot_root); `floor-same` builds "
+        "the very container `launcher run` builds by default (its /dev, /sys, docker's masks, the capability drops, "
+        "no_new_privs and the launcher's own seccomp filter bytes; launcher/tests/floor.rs checks they match) but "
+        "runs the command as PID 1, with no init, channel or error reporting. Both are static musl programs, so no "
+        "C library's start-up hides part of the launcher's cost.",
+        "",
+        *floor_table(results),
+        "",
         "Notes:",
         "",
         "- crun 1.8 refuses this machine's v1/v2 hybrid cgroup layout (\"cgroups in hybrid mode not supported\"), even "
@@ -309,6 +374,15 @@ def main():
         "launcher embeds, the nested build's output without its section headers).",
         "",
         *sizes_table(read_tsv(os.path.join(out_dir, "sizes.tsv")), meta.get("top", "")),
+        "",
+        *findings(os.path.join(os.path.dirname(os.path.abspath(__file__)), "findings.md")),
+        "## Size of the init per function",
+        "",
+        "An unstripped build of init with the flags of launcher/build.rs (`nm --size-sort -S`; the shipped init is "
+        "the same code without symbols and section headers). Functions the compiler inlined are part of their "
+        "caller: `run` holds the mount set-up, `enter_root` and most of the steps.",
+        "",
+        *init_tables(out_dir),
         "",
         "## Exact commands",
         "",

@@ -66,7 +66,40 @@ unsafe impl GlobalAlloc for BumpThenSystem {
         if !Self::owns(ptr) {
             // SAFETY: not the arena's, so the system allocator's, with this layout.
             unsafe { System.dealloc(ptr, layout) }
+            return;
         }
+        // The newest block (a temporary) goes back to the arena: its pages,
+        // already faulted in, serve the next allocation instead of fresh ones.
+        let start = ptr as usize - ARENA.0.get() as usize;
+        let _ = NEXT.compare_exchange(start + layout.size(), start, Relaxed, Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if Self::owns(ptr) {
+            // The newest block grows (or shrinks) where it is: a growing Vec or
+            // String does not leave a copy behind at every doubling.
+            let start = ptr as usize - ARENA.0.get() as usize;
+            let new_end = start + new_size;
+            if new_end <= SIZE
+                && NEXT.compare_exchange(start + layout.size(), new_end, Relaxed, Relaxed).is_ok()
+            {
+                return ptr;
+            }
+        }
+        // SAFETY: GlobalAlloc's contract for realloc: `new_size`, rounded up to
+        // `layout.align()`, does not overflow, so the layout is valid.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: a valid layout of non-zero size (realloc's contract).
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live and distinct, each at least this long;
+            // the old one is freed with the layout it was allocated with.
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+        }
+        new
     }
 }
 
@@ -88,6 +121,16 @@ mod tests {
         let big = vec![9u8; SIZE + 1];
         assert!(!BumpThenSystem::owns(big.as_ptr() as *mut u8));
         assert_eq!(big[SIZE], 9);
+        // A growing Vec keeps its place while it is the newest block.
+        let mut v: Vec<u8> = Vec::with_capacity(16);
+        v.push(1);
+        let at = v.as_ptr();
+        v.extend_from_slice(&[2; 100]);
+        if BumpThenSystem::owns(at as *mut u8) {
+            assert_eq!(v.as_ptr(), at, "grown in place");
+        }
+        assert_eq!(v[0], 1);
+        assert_eq!(v[100], 2);
         let page = Layout::from_size_align(16, 4096).unwrap();
         // SAFETY: a valid layout; the block is freed with the same one.
         unsafe {

@@ -65,6 +65,21 @@ pub fn main(args: Vec<OsString>) -> ! {
     std::process::exit(code);
 }
 
+/// The config record that `launcher run ARGS...` would send init (README, "The
+/// config record": capabilities, flags, the seccomp filter, the mount ops), for
+/// the benchmark's same-work floor (bench/floor), which loads the very same
+/// filter; see `examples/floor-config.rs`. Behind the `floor-config` feature, so
+/// that the launcher binary is built from exactly the code it runs.
+#[cfg(feature = "floor-config")]
+pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
+    let spec = match cli::parse(args) {
+        cli::Parsed::Run(spec) => spec,
+        cli::Parsed::Exit { text, .. } => return Err(text),
+        cli::Parsed::Check => return Err("`launcher check` has no config record".into()),
+    };
+    Ok(run::config_record(&spec))
+}
+
 /// What std's start-up would do and the launcher needs (main.rs skips it):
 /// fds 0-2 open, so that no file of ours takes their numbers and gets a
 /// stray print or the container's stdio, and SIGPIPE ignored, so that a

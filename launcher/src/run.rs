@@ -49,31 +49,8 @@ fn start_and_wait(
     let (ours, theirs) = channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
     let command = init_command(spec);
     let security = &spec.security;
-    let filter =
-        if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
     mounts::make_mount_points(&spec.rootfs, &security.volumes)?;
-    let ops = mounts::ops(&mounts::Plan {
-        volumes: &security.volumes,
-        read_only_root: security.read_only,
-        shm_size: spec.shm_size,
-        cgroupns: security.cgroupns,
-        limits: !spec.limits.is_empty(),
-    });
-    let tty = spec.tty.then(|| tty::window_size().map_or((0, 0), |ws| (ws.ws_row, ws.ws_col)));
-    let config = channel::Config {
-        caps: security.caps,
-        no_new_privs: security.no_new_privs,
-        filter: &filter,
-        loopback_up: security.no_network,
-        tty,
-        trace: spec.trace,
-        join_cgroup: !spec.limits.is_empty(),
-        rootfs: spec.rootfs.as_os_str().as_bytes(),
-        hostname: &spec.hostname,
-        workdir: &spec.workdir,
-        ops: &ops,
-    }
-    .encode();
+    let config = config_record(spec);
     // Queued for init before the clone: sharing our CPU, the child often runs
     // only once we sleep, so every step between "go" and that sleep delays it.
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
@@ -132,6 +109,37 @@ fn start_and_wait(
     let code = EventLoop::new(spec, trace, signals, ours, container.pid).run(&mut container)?;
     trace.mark("container exited");
     Ok(code)
+}
+
+/// The config record for init (README, "The config record"): everything it
+/// does besides running the command.
+pub(crate) fn config_record(spec: &Spec) -> Vec<u8> {
+    let security = &spec.security;
+    let filter =
+        if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
+    let ops = mounts::ops(&mounts::Plan {
+        volumes: &security.volumes,
+        read_only_root: security.read_only,
+        shm_size: spec.shm_size,
+        cgroupns: security.cgroupns,
+        limits: !spec.limits.is_empty(),
+    });
+    // Only a pty has a size: without -t, no ioctl on our stdin and stdout.
+    let tty = spec.tty.then(|| tty::window_size().map_or((24, 80), |ws| (ws.ws_row, ws.ws_col)));
+    channel::Config {
+        caps: security.caps,
+        no_new_privs: security.no_new_privs,
+        filter: &filter,
+        loopback_up: security.no_network,
+        tty,
+        trace: spec.trace,
+        join_cgroup: !spec.limits.is_empty(),
+        rootfs: spec.rootfs.as_os_str().as_bytes(),
+        hostname: &spec.hostname,
+        workdir: &spec.workdir,
+        ops: &ops,
+    }
+    .encode()
 }
 
 /// init's argv and the command's environment. All else init learns from the
