@@ -100,7 +100,7 @@ const DENIED_EVERYWHERE: &[(c_long, u64)] = &[
 ];
 
 /// Every denied call of this architecture, with the capabilities that lift its rule.
-fn denied() -> impl Iterator<Item = &'static (c_long, u64)> {
+fn denied_calls() -> impl Iterator<Item = &'static (c_long, u64)> {
     DENIED_EVERYWHERE.iter().chain(crate::arch::DENIED)
 }
 
@@ -147,7 +147,7 @@ pub fn filter(caps: u64) -> Vec<sock_filter> {
 /// Every syscall number's verdict as spans: (first number, where it goes), in order,
 /// each running up to the next one's first number, the last one to u32::MAX.
 fn verdicts(caps: u64) -> Vec<(u32, Label)> {
-    let mut special: Vec<(u32, Label)> = denied()
+    let mut special: Vec<(u32, Label)> = denied_calls()
         .filter(|&&(_, lifted_by)| caps & lifted_by == 0)
         .map(|&(nr, _)| (nr as u32, Label::Deny))
         .collect();
@@ -568,7 +568,7 @@ mod tests {
         for caps in [caps::DEFAULT, caps::all_up_to(caps::LAST_KNOWN)] {
             let prog = filter(caps);
             assert!(
-                prog.len() < 2 * denied().count() + 20 && prog.len() <= MAX_LEN,
+                prog.len() < 2 * denied_calls().count() + 20 && prog.len() <= MAX_LEN,
                 "{} instructions",
                 prog.len()
             );
@@ -625,7 +625,7 @@ mod tests {
                 if [libc::SYS_clone, libc::SYS_clone3, libc::SYS_socket].contains(&(nr as c_long)) {
                     continue;
                 }
-                let denied = denied().any(|&(d, lifted_by)| d as u32 == nr && caps & lifted_by == 0);
+                let denied = denied_calls().any(|&(d, lifted_by)| d as u32 == nr && caps & lifted_by == 0);
                 let want = if denied { eperm } else { libc::SECCOMP_RET_ALLOW };
                 assert_eq!(verdict(&prog, nr, AUDIT_ARCH, 0).0, want, "syscall {nr}, caps {caps:#x}");
             }
