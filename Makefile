@@ -80,9 +80,16 @@ bench-smoke: build
 bench: build
 	bench/bench.sh
 
+# The other architectures' code (their arch modules) is checked too, warnings as errors.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@for arch in $(filter-out $(ARCH),$(ARCHES)); do \
+		scripts/ensure-toolchain.sh $$arch || exit 1; \
+		target=$$(scripts/arch.sh $$arch RUST_TARGET); tc=$$(scripts/arch.sh $$arch RUST_TOOLCHAIN); \
+		echo "RUSTFLAGS=-Dwarnings $(CARGO) $${tc:++$$tc} check --workspace --target $$target"; \
+		RUSTFLAGS=-Dwarnings $(CARGO) $${tc:++$$tc} check --workspace --target $$target || exit 1; \
+	done
 
 cgroup:
 	scripts/cgroup.sh
