@@ -64,7 +64,7 @@ fetch() {
 	# find's -path and tar's wildcards both let * match a '/' (bin/ or usr/bin/).
 	found=$(find "$dir/root" -path "$dir/root/$4" 2>/dev/null | sort | head -n 1)
 	if [ -z "$found" ]; then
-		say "fetching $3 ($1, $2)"
+		say "fetching $3 ($1, $2)" >&2
 		scripts/vm/fetch-deb.sh "$1" "$2" "$3" "$dir" "./$4" >/dev/null || return 1
 		found=$(find "$dir/root" -path "$dir/root/$4" | sort | head -n 1)
 	fi

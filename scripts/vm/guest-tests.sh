@@ -204,6 +204,25 @@ t_seccomp() {
 	pass $n
 }
 
+# --trace reads init's clock (clock_gettime64 on 32-bit arm, a 64-bit timespec): every
+# phase must come out in order and within the run, not as garbage from a wrong layout.
+t_trace() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --trace -- /bin/true
+	if [ $rc != 0 ]; then
+		fail $n "run --trace -- /bin/true exited $rc, want 0"
+		show $T.out $T.err
+		return
+	fi
+	bad=$(awk '/^launcher: trace / { n++; if ($3 < prev || $3 > 60000000) print; prev = $3; if ($5 == "init") i++ }
+		END { if (n < 10 || i < 5) print "only " n " phases, " i " of init" }' $T.err)
+	if [ -n "$bad" ]; then
+		fail $n "trace phases out of order or out of range: $bad"
+		show $T.err
+		return
+	fi
+	pass $n
+}
+
 # The kernel's other calling convention (i386 on x86_64, 32-bit arm on aarch64): a static
 # busybox of that architecture in the rootfs runs without the filter and is killed by it
 # (SIGSYS, 159), since that convention's numbers would slip past the list.
@@ -414,7 +433,7 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat pids memory cpus
+suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace pids memory cpus
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
 suite user user "$USER_SESSION_CG" help check smoke seccomp pids memory cpus
