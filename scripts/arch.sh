@@ -35,6 +35,12 @@ arch_host() {
 
 arch_set() {
 	ARCH=${1:-$(arch_host)}
+	# Debian's and the kernel's names are welcome too.
+	case "$ARCH" in
+	amd64) ARCH=x86_64 ;;
+	arm64) ARCH=aarch64 ;;
+	armhf | arm) ARCH=armv7 ;;
+	esac
 	RUST_TOOLCHAIN= CROSS_CC= CROSS_CC_PKG= VM_COMPAT_ARCH=
 	case "$ARCH" in
 	x86_64)
