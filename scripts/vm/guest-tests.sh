@@ -223,6 +223,19 @@ t_trace() {
 	pass $n
 }
 
+# -t: init makes a pty in the container's devpts and sends its master over the channel
+# (SCM_RIGHTS, whose cmsg layout depends on the word size); the command's stdin is the pty.
+t_tty() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" -t -- tty
+	got=$(tr -d '\r' <$T.out)
+	if [ $rc != 0 ] || [ "$got" != /dev/pts/0 ]; then
+		fail $n "run -t -- tty exited $rc printing '$got', want 0 printing /dev/pts/0"
+		show $T.err
+		return
+	fi
+	pass $n
+}
+
 # The kernel's other calling convention (i386 on x86_64, 32-bit arm on aarch64): a static
 # busybox of that architecture in the rootfs runs without the filter and is killed by it
 # (SIGSYS, 159), since that convention's numbers would slip past the list.
@@ -433,7 +446,7 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace pids memory cpus
+suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace tty pids memory cpus
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
 suite user user "$USER_SESSION_CG" help check smoke seccomp pids memory cpus
