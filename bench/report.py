@@ -384,6 +384,7 @@ def main():
         "",
         *init_tables(out_dir),
         "",
+        *kept_arch_sizes(md_path),
         "## Exact commands",
         "",
         "`ROOTFS` = bench/work/rootfs, `B` = bench/work/bundles (config.json made by bench/oci/config.py), "
@@ -402,5 +403,56 @@ def main():
     os.replace(svg_path + ".tmp", svg_path)
 
 
+ARCH_BEGIN = "<!-- make dist: sizes per architecture -->"
+ARCH_END = "<!-- end of make dist's section -->"
+
+
+def kept_arch_sizes(md_path):
+    """The section `make dist` (scripts/dist.sh) wrote, carried over when the file is rewritten."""
+    try:
+        with open(md_path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        return []
+    begin, end = old.find(ARCH_BEGIN), old.find(ARCH_END)
+    if begin < 0 or end < begin:
+        return []
+    return [old[begin : end + len(ARCH_END)], ""]
+
+
+def write_arch_sizes(tsv_path, md_path, commit):
+    """`report.py --arch-sizes dist/sizes.tsv bench/results.md COMMIT`: (re)writes the section
+    with the launcher's and its init's bytes per architecture, before "## Exact commands"."""
+    rows = read_tsv(tsv_path)
+    section = "\n".join([
+        ARCH_BEGIN,
+        "## Sizes per architecture",
+        "",
+        f"Written by `make dist` (scripts/dist.sh) at commit {commit}: the static launcher of each architecture "
+        "(dist/launcher-VERSION-ARCH) and the init it embeds. Budgets: launcher 640 KiB (655,360 bytes), init 8 KiB "
+        "(8,192 bytes), checked by `make dist` and by the build.",
+        "",
+        "| architecture | Rust target | launcher bytes | init bytes |",
+        "|---|---|---:|---:|",
+        *[f"| {r[0]} | `{r[1]}` | {int(r[2]):,} | {int(r[3]):,} |" for r in rows[1:]],
+        ARCH_END,
+    ])
+    with open(md_path) as f:
+        old = f.read()
+    begin, end = old.find(ARCH_BEGIN), old.find(ARCH_END)
+    if begin >= 0 and end > begin:
+        new = old[:begin] + section + old[end + len(ARCH_END):]
+    else:
+        at = old.find("## Exact commands")
+        at = len(old) if at < 0 else at
+        new = old[:at] + section + "\n\n" + old[at:]
+    with open(md_path + ".tmp", "w") as f:
+        f.write(new)
+    os.replace(md_path + ".tmp", md_path)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 5 and sys.argv[1] == "--arch-sizes":
+        write_arch_sizes(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        main()

@@ -1,19 +1,37 @@
 #!/bin/sh
-# Make sure the build can work: the x86_64 musl Rust target (the launcher is one
-# static binary) and a C compiler driver `cc` (rustc links through it, and the
-# init is linked with -nostartfiles -nostdlib -static).
+# Make sure the build for ARCH can work (scripts/ensure-toolchain.sh [ARCH], default this
+# machine's): the Rust musl target of that architecture (the launcher is one static
+# binary) and a C compiler driver to link with: the host's `cc` on x86_64, Debian's cross
+# gcc elsewhere (.cargo/config.toml names it; rustc links through it, and the init is
+# linked with -nostartfiles -nostdlib -static). As root on Debian, missing pieces are
+# installed.
 set -eu
 
 prog=ensure-toolchain.sh
-target=x86_64-unknown-linux-musl
 die() { echo "$prog: $*" >&2; exit 1; }
-
 can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+
+# shellcheck source=scripts/arch.sh
+. "$(dirname "$0")/arch.sh"
+arch_set "${1:-}" || exit 1
+target=$RUST_TARGET
+toolchain=$RUST_TOOLCHAIN
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup (https://rustup.rs), then run: rustup target add $target"
 
 if command -v rustup >/dev/null 2>&1; then
-    if ! rustup target list --installed | grep -qx "$target"; then
+    if [ -n "$toolchain" ]; then
+        # armv7 and riscv64 musl: Rust ships their standard library up to $toolchain.
+        if ! rustup target list --installed --toolchain "$toolchain" 2>/dev/null | grep -qx "$target"; then
+            echo "$prog: installing Rust $toolchain with the target $target"
+            rustup toolchain install "$toolchain" --profile minimal --target "$target" ||
+                die "could not install Rust $toolchain with $target: run: rustup toolchain install $toolchain --profile minimal --target $target"
+        fi
+    elif ! rustup target list --installed | grep -qx "$target"; then
         echo "$prog: adding the Rust target $target"
         rustup target add "$target"
     fi
@@ -25,11 +43,13 @@ else
         die "the Rust standard library for $target is missing and rustup is not installed: install rustup (https://rustup.rs), then run: rustup target add $target"
 fi
 
-if ! command -v cc >/dev/null 2>&1; then
+linker=${CROSS_CC:-cc}
+pkg=${CROSS_CC_PKG:-gcc libc6-dev}
+if ! command -v "$linker" >/dev/null 2>&1; then
     if can_apt; then
-        echo "$prog: no C compiler 'cc'; installing gcc"
-        DEBIAN_FRONTEND=noninteractive apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev
+        echo "$prog: no C compiler driver '$linker' for $ARCH; installing $pkg"
+        # shellcheck disable=SC2086 # a list of packages
+        apt_install $pkg
     fi
-    command -v cc >/dev/null 2>&1 || die "no C compiler 'cc' (rustc links through it): install gcc (Debian/Ubuntu: sudo apt-get install gcc)"
+    command -v "$linker" >/dev/null 2>&1 || die "no C compiler driver '$linker' for $ARCH (rustc links through it): install it (Debian/Ubuntu: sudo apt-get install $pkg)"
 fi

@@ -15,6 +15,7 @@
 // to them.
 #![no_builtins]
 
+mod arch;
 mod exec;
 mod harden;
 mod sys;
@@ -23,19 +24,6 @@ mod trace;
 use core::ffi::CStr;
 use core::marker::PhantomData;
 use sys::{Errno, IoVec, *};
-
-// The kernel starts us with argc at the stack pointer, not with a call frame;
-// hand that pointer to Rust with the stack aligned as the ABI wants.
-core::arch::global_asm!(
-    ".globl _start",
-    "_start:",
-    "xor ebp, ebp",
-    "mov rdi, rsp",
-    "and rsp, -16",
-    "call {entry}",
-    "ud2",
-    entry = sym entry,
-);
 
 const CHANNEL: usize = 3;
 

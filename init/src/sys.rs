@@ -42,9 +42,12 @@ impl Errno {
 /// `syscalls::syscall!`, returning our `Res`.
 macro_rules! syscall {
     ($($args:tt)*) => {
-        Errno::from_ret(syscalls::raw_syscall!($($args)*))
+        $crate::sys::Errno::from_ret(syscalls::raw_syscall!($($args)*))
     };
 }
+pub(crate) use syscall;
+
+pub use crate::arch::{dup2, exit, open, O_DIRECTORY};
 
 pub const MS_BIND: usize = 0x1000;
 pub const MS_MOVE: usize = 0x2000;
@@ -58,7 +61,6 @@ pub const MOUNT_ATTR_NOEXEC: u64 = 8;
 
 pub const O_RDWR: usize = 2;
 pub const O_NOCTTY: usize = 0o400;
-pub const O_DIRECTORY: usize = 0o200000;
 pub const O_CLOEXEC: usize = 0o2000000;
 pub const O_PATH: usize = 0o10000000;
 
@@ -104,20 +106,6 @@ const IFF_UP: u8 = 1;
 
 fn ptr(s: Option<&CStr>) -> *const u8 {
     s.map_or(null(), |s| s.as_ptr().cast())
-}
-
-#[inline(never)]
-pub fn exit(code: usize) -> ! {
-    // Raw asm rather than `syscall!`, so that the compiler knows it never returns.
-    // SAFETY: exit_group reads only its argument register and ends the process.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            in("rax") Sysno::exit_group as usize,
-            in("rdi") code,
-            options(noreturn, nostack)
-        )
-    }
 }
 
 /// Blocks every signal (`all`) or unblocks every signal (`!all`).
@@ -249,11 +237,6 @@ pub fn writable(dir: usize) -> bool {
     unsafe { syscall!(Sysno::faccessat, dir, c".".as_ptr(), W_OK) }.is_ok()
 }
 
-pub fn open(path: &CStr, flags: usize) -> Res {
-    // SAFETY: `path` is NUL-terminated; no O_CREAT, so no mode is read.
-    unsafe { syscall!(Sysno::open, path.as_ptr(), flags, 0) }
-}
-
 pub fn close(fd: usize) {
     // SAFETY: closing a descriptor touches no memory; the callers own `fd`.
     unsafe {
@@ -265,11 +248,6 @@ pub fn close(fd: usize) {
 pub fn close_range(first: usize, last: usize) -> Res {
     // SAFETY: descriptor numbers only.
     unsafe { syscall!(Sysno::close_range, first, last, 0) }
-}
-
-pub fn dup2(old: usize, new: usize) -> Res {
-    // SAFETY: descriptor numbers only.
-    unsafe { syscall!(Sysno::dup2, old, new) }
 }
 
 pub fn set_cloexec(fd: usize) -> Res {
@@ -321,43 +299,17 @@ static mut STACK: SpawnStack = SpawnStack([0; SPAWN_STACK]);
 /// (its trace stamps). `arg` must point into our frame, which waits with us.
 pub unsafe fn spawn(f: extern "C" fn(usize) -> !, arg: usize) -> Res {
     let top = core::ptr::addr_of_mut!(STACK.0).cast::<u8>().wrapping_add(SPAWN_STACK);
-    let ret: usize;
-    // SAFETY: clone(flags, stack) returns twice: here with the child's pid (or
-    // -errno), and in the child with 0 and rsp at `top`, the 16-byte aligned
-    // end of a stack nobody else uses (a second spawn reuses it only after the
-    // first child left it, as CLONE_VFORK waits). The child finds f and arg in
-    // r12 and r13, which the syscall preserves, and never returns from f. The
-    // syscall clobbers rcx and r11 and answers in rax.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "mov rdi, r13",
-            "call r12",
-            "ud2",
-            "2:",
-            inlateout("rax") Sysno::clone as usize => ret,
-            in("rdi") CLONE_VM | CLONE_VFORK | SIGCHLD as usize,
-            in("rsi") top,
-            in("rdx") 0,
-            in("r10") 0,
-            in("r8") 0,
-            in("r12") f,
-            in("r13") arg,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    Errno::from_ret(ret)
+    // SAFETY: `top` is the 16-byte aligned end of a stack nobody else uses (a
+    // second spawn reuses it only after the first child left it, as
+    // CLONE_VFORK waits); the caller vouches for `f` and `arg`.
+    Errno::from_ret(unsafe { crate::arch::clone_on(CLONE_VM | CLONE_VFORK | SIGCHLD as usize, top, f, arg) })
 }
 
 /// CLOCK_MONOTONIC in nanoseconds (the raw syscall: we have no vDSO parser).
 pub fn monotonic_ns() -> u64 {
     let mut ts = [0u64; 2];
     // SAFETY: the kernel writes one struct timespec (two 64-bit words) into `ts`.
-    let _ = unsafe { syscall!(Sysno::clock_gettime, CLOCK_MONOTONIC, ts.as_mut_ptr()) };
+    let _ = unsafe { syscall!(crate::arch::CLOCK_GETTIME, CLOCK_MONOTONIC, ts.as_mut_ptr()) };
     ts[0].wrapping_mul(1_000_000_000).wrapping_add(ts[1])
 }
 

@@ -111,7 +111,9 @@ pub fn exec_init(channel: RawFd, go: RawFd, mut init: RawFd, cmd: &InitCommand) 
     // SIGPIPE, and whoever started us may ignore others (a shell's `&` ignores
     // SIGINT and SIGQUIT). Exec keeps "ignored", so reset them all. (Our own
     // table of handlers: CLONE_VM without CLONE_SIGHAND copies it.)
-    let default_action = [0usize; 4];
+    // Room for the kernel's struct sigaction on every architecture (at most
+    // handler, flags, restorer and an 8-byte mask).
+    let default_action = [0u64; 4];
     for sig in 1..=64 {
         sys(libc::SYS_rt_sigaction, [sig, default_action.as_ptr() as usize, 0, 8, 0, 0]);
     }
@@ -123,8 +125,9 @@ pub fn exec_init(channel: RawFd, go: RawFd, mut init: RawFd, cmd: &InitCommand) 
     if channel == CHILD_FD {
         sys(libc::SYS_fcntl, [fd3, libc::F_SETFD as usize, 0, 0, 0, 0]);
     } else {
-        // dup2 leaves the new fd without close-on-exec: init inherits it.
-        sys(libc::SYS_dup2, [channel as usize, fd3, 0, 0, 0, 0]);
+        // dup3 without flags leaves the new fd without close-on-exec: init
+        // inherits it. (dup2 is not in the generic table of aarch64 and riscv64.)
+        sys(libc::SYS_dup3, [channel as usize, fd3, 0, 0, 0, 0]);
     }
     // Wait for "go" on the eventfd; the channel hanging up without it means
     // the launcher died or gave up, and reports why if it can. (Readable it
@@ -133,7 +136,8 @@ pub fn exec_init(channel: RawFd, go: RawFd, mut init: RawFd, cmd: &InitCommand) 
         libc::pollfd { fd: go, events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: CHILD_FD, events: libc::POLLRDHUP, revents: 0 },
     ];
-    while sys(libc::SYS_poll, [waits.as_mut_ptr() as usize, 2, usize::MAX, 0, 0, 0]) < 0 {}
+    // ppoll without a timeout (plain poll is not in the generic table).
+    while sys(libc::SYS_ppoll, [waits.as_mut_ptr() as usize, 2, 0, 0, 0, 0]) < 0 {}
     let mut count = 0u64;
     let read = sys(libc::SYS_read, [go as usize, &mut count as *mut u64 as usize, 8, 0, 0, 0]);
     if waits[0].revents & libc::POLLIN == 0 || read != 8 {
@@ -165,25 +169,7 @@ fn exit(code: i32) -> ! {
 /// One system call, returning what the kernel returns (-errno on failure),
 /// without touching errno.
 fn sys(nr: libc::c_long, args: [usize; 6]) -> isize {
-    let ret: isize;
-    // SAFETY: the x86_64 syscall convention: number in rax, arguments in rdi,
-    // rsi, rdx, r10, r8, r9; the kernel clobbers rcx and r11 and returns in
-    // rax. The callers pass pointers only to memory that lives across the call
-    // (their stack, or the launcher's prepared and unchanging InitCommand).
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            inlateout("rax") nr as isize => ret,
-            in("rdi") args[0],
-            in("rsi") args[1],
-            in("rdx") args[2],
-            in("r10") args[3],
-            in("r8") args[4],
-            in("r9") args[5],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    ret
+    // SAFETY: the callers pass pointers only to memory that lives across the
+    // call (their stack, or the launcher's prepared and unchanging InitCommand).
+    unsafe { crate::arch::raw_syscall(nr, args) }
 }

@@ -4,6 +4,7 @@
 //! against the library, with the unwind tables that their panics need, while
 //! the shipped binary drops them (see build.rs).
 
+mod arch;
 mod arena;
 mod caps;
 mod cgroup;

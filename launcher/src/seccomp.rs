@@ -23,10 +23,11 @@
 //! Unlike docker's allow-list, system calls added to Linux after this list was written
 //! are allowed until they are added here.
 //!
-//! Only x86_64 system call numbers are listed, so any other calling convention is
-//! refused: the i386 one (`int 0x80`, arch AUDIT_ARCH_I386) kills the process, since its
-//! numbers differ and would slip past the list; the x32 one (numbers with bit 30 set)
-//! gets EPERM.
+//! The filter is built for the architecture the launcher was built for (`crate::arch`:
+//! its AUDIT_ARCH_*, libc's numbers for it, and the calls only it has). Any other calling
+//! convention the kernel offers is refused, since its numbers differ and would slip past
+//! the list: a call whose audit arch is not ours (i386 on x86_64, 32-bit arm on aarch64)
+//! kills the process; x86_64's x32 numbers (bit 30 set) get EPERM.
 
 // The run path hands these to init in a later step; until then only the tests use them.
 #![cfg_attr(not(test), allow(dead_code))]
@@ -37,8 +38,7 @@ use libc::{c_long, sock_filter};
 /// The kernel's limit on a filter's length (BPF_MAXINSNS).
 pub const MAX_LEN: usize = 4096;
 
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+use crate::arch::{AUDIT_ARCH, FOREIGN_FROM};
 const AF_VSOCK: u32 = 40;
 
 /// clone flags that make a namespace (docker's mask, 0x7e020000). CLONE_NEWTIME is left
@@ -51,15 +51,13 @@ const NAMESPACE_FLAGS: u32 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET) as u32;
 
-/// Denied system calls, each with the capabilities any of which lift the rule (0: none).
-const DENIED: &[(c_long, u64)] = &[
+/// Denied system calls that every architecture has, each with the capabilities any of which
+/// lift the rule (0: none). The rest of the list is the architecture's (`arch::DENIED`).
+const DENIED_EVERYWHERE: &[(c_long, u64)] = &[
     (libc::SYS_kexec_load, 0),
-    (libc::SYS_kexec_file_load, 0),
     (libc::SYS_init_module, bit(caps::SYS_MODULE)),
     (libc::SYS_finit_module, bit(caps::SYS_MODULE)),
     (libc::SYS_delete_module, bit(caps::SYS_MODULE)),
-    (libc::SYS_uselib, 0),
-    (libc::SYS__sysctl, 0),
     (libc::SYS_nfsservctl, 0),
     (libc::SYS_bpf, bit(caps::SYS_ADMIN) | bit(caps::BPF)),
     (libc::SYS_perf_event_open, bit(caps::SYS_ADMIN) | bit(caps::PERFMON)),
@@ -87,7 +85,6 @@ const DENIED: &[(c_long, u64)] = &[
     (libc::SYS_sethostname, bit(caps::SYS_ADMIN)),
     (libc::SYS_setdomainname, bit(caps::SYS_ADMIN)),
     (libc::SYS_quotactl, bit(caps::SYS_ADMIN)),
-    (libc::SYS_quotactl_fd, bit(caps::SYS_ADMIN)),
     (libc::SYS_open_by_handle_at, bit(caps::DAC_READ_SEARCH)),
     (libc::SYS_syslog, bit(caps::SYS_ADMIN) | bit(caps::SYSLOG)),
     (libc::SYS_swapon, 0),
@@ -96,13 +93,16 @@ const DENIED: &[(c_long, u64)] = &[
     (libc::SYS_settimeofday, bit(caps::SYS_TIME)),
     (libc::SYS_clock_settime, bit(caps::SYS_TIME)),
     (libc::SYS_acct, bit(caps::SYS_PACCT)),
-    (libc::SYS_iopl, bit(caps::SYS_RAWIO)),
-    (libc::SYS_ioperm, bit(caps::SYS_RAWIO)),
     (libc::SYS_vhangup, bit(caps::SYS_TTY_CONFIG)),
     (libc::SYS_kcmp, bit(caps::SYS_PTRACE)),
     (libc::SYS_pidfd_getfd, bit(caps::SYS_PTRACE)),
     (libc::SYS_process_madvise, bit(caps::SYS_PTRACE)),
 ];
+
+/// Every denied call of this architecture, with the capabilities that lift its rule.
+fn denied_calls() -> impl Iterator<Item = &'static (c_long, u64)> {
+    DENIED_EVERYWHERE.iter().chain(crate::arch::DENIED)
+}
 
 /// The filter for docker's default capability set.
 pub fn default_filter() -> Vec<sock_filter> {
@@ -120,11 +120,11 @@ pub fn default_filter() -> Vec<sock_filter> {
 pub fn filter(caps: u64) -> Vec<sock_filter> {
     use Ins::*;
     use Label::*;
-    let mut prog = vec![Load(ARCH), Jump(libc::BPF_JEQ, AUDIT_ARCH_X86_64, Next, Kill), Load(NR)];
+    let mut prog = vec![Load(ARCH), Jump(libc::BPF_JEQ, AUDIT_ARCH, Next, Kill), Load(NR)];
     let mut nodes = 0;
     tree(&mut prog, &verdicts(caps), &mut nodes);
     prog.extend([
-        // x86_64 is little-endian: the low half of an argument comes first, and it is all
+        // All our architectures are little-endian: the low half of an argument comes first, and it is all
         // the kernel reads of clone's flags and socket's int family.
         Here(CloneFlags),
         Load(ARG0),
@@ -147,8 +147,7 @@ pub fn filter(caps: u64) -> Vec<sock_filter> {
 /// Every syscall number's verdict as spans: (first number, where it goes), in order,
 /// each running up to the next one's first number, the last one to u32::MAX.
 fn verdicts(caps: u64) -> Vec<(u32, Label)> {
-    let mut special: Vec<(u32, Label)> = DENIED
-        .iter()
+    let mut special: Vec<(u32, Label)> = denied_calls()
         .filter(|&&(_, lifted_by)| caps & lifted_by == 0)
         .map(|&(nr, _)| (nr as u32, Label::Deny))
         .collect();
@@ -164,8 +163,10 @@ fn verdicts(caps: u64) -> Vec<(u32, Label)> {
         push_span(&mut spans, nr, to);
         push_span(&mut spans, nr + 1, Label::Allow);
     }
-    // The x32 calling convention: numbers with bit 30 set.
-    push_span(&mut spans, X32_SYSCALL_BIT, Label::Deny);
+    // Another calling convention that shares our audit arch (x86_64's x32).
+    if let Some(first) = FOREIGN_FROM {
+        push_span(&mut spans, first, Label::Deny);
+    }
     spans
 }
 
@@ -296,9 +297,13 @@ fn assemble(prog: &[Ins]) -> Vec<sock_filter> {
     out
 }
 
-#[cfg(test)]
+/// The probes are x86_64's (the host's: `cargo test` runs there); the other
+/// architectures' filters are tested in their qemu guests (scripts/vm/guest-tests.sh).
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
+
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
     use std::io::Read;
     use std::os::fd::FromRawFd;
 
@@ -563,13 +568,13 @@ mod tests {
         for caps in [caps::DEFAULT, caps::all_up_to(caps::LAST_KNOWN)] {
             let prog = filter(caps);
             assert!(
-                prog.len() < 2 * DENIED.len() + 20 && prog.len() <= MAX_LEN,
+                prog.len() < 2 * denied_calls().count() + 20 && prog.len() <= MAX_LEN,
                 "{} instructions",
                 prog.len()
             );
             // The kernel runs the filter for every number as it loads it: each path
             // must be a tree's depth (7 compares for up to 128 spans), not the list's.
-            let longest = (0..600).map(|nr| verdict(&prog, nr, AUDIT_ARCH_X86_64, 0).1).max().unwrap();
+            let longest = (0..600).map(|nr| verdict(&prog, nr, AUDIT_ARCH, 0).1).max().unwrap();
             let spans = verdicts(caps).len();
             let depth = usize::BITS - (spans - 1).leading_zeros();
             assert!(longest <= depth as usize + 6, "{longest} instructions on the way, {spans} spans");
@@ -610,7 +615,7 @@ mod tests {
     }
 
     /// Every system call number, for a few capability sets: denied exactly
-    /// when DENIED says so (range checks must not reach a neighbour).
+    /// when the lists say so (range checks must not reach a neighbour).
     #[test]
     fn seccomp_verdict_for_every_number() {
         let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
@@ -620,12 +625,12 @@ mod tests {
                 if [libc::SYS_clone, libc::SYS_clone3, libc::SYS_socket].contains(&(nr as c_long)) {
                     continue;
                 }
-                let denied = DENIED.iter().any(|&(d, lifted_by)| d as u32 == nr && caps & lifted_by == 0);
+                let denied = denied_calls().any(|&(d, lifted_by)| d as u32 == nr && caps & lifted_by == 0);
                 let want = if denied { eperm } else { libc::SECCOMP_RET_ALLOW };
-                assert_eq!(verdict(&prog, nr, AUDIT_ARCH_X86_64, 0).0, want, "syscall {nr}, caps {caps:#x}");
+                assert_eq!(verdict(&prog, nr, AUDIT_ARCH, 0).0, want, "syscall {nr}, caps {caps:#x}");
             }
             let with_admin = caps & bit(caps::SYS_ADMIN) != 0;
-            let run = |nr: c_long, arg0: i32| verdict(&prog, nr as u32, AUDIT_ARCH_X86_64, arg0 as u32).0;
+            let run = |nr: c_long, arg0: i32| verdict(&prog, nr as u32, AUDIT_ARCH, arg0 as u32).0;
             let allow = libc::SECCOMP_RET_ALLOW;
             let enosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
             assert_eq!(run(libc::SYS_clone, libc::SIGCHLD), allow, "fork");
@@ -639,9 +644,9 @@ mod tests {
             assert_eq!(run(libc::SYS_socket, AF_VSOCK as i32), eperm, "AF_VSOCK");
             assert_eq!(verdict(&prog, 0, 0x4000_0003, 0).0, libc::SECCOMP_RET_KILL_PROCESS, "i386");
             for x32 in [X32_SYSCALL_BIT, X32_SYSCALL_BIT | 1, u32::MAX] {
-                assert_eq!(verdict(&prog, x32, AUDIT_ARCH_X86_64, 0).0, eperm, "x32 {x32:#x}");
+                assert_eq!(verdict(&prog, x32, AUDIT_ARCH, 0).0, eperm, "x32 {x32:#x}");
             }
-            assert_eq!(verdict(&prog, X32_SYSCALL_BIT - 1, AUDIT_ARCH_X86_64, 0).0, allow, "below x32");
+            assert_eq!(verdict(&prog, X32_SYSCALL_BIT - 1, AUDIT_ARCH, 0).0, allow, "below x32");
         }
     }
 

@@ -175,6 +175,92 @@ t_smoke() {
 	pass $n
 }
 
+# The seccomp filter of this architecture: a call it denies (unshare of a user namespace,
+# which needs no capability, so only the filter refuses it) fails with EPERM and works
+# with the filter off; calls it allows (fork, pipe) work.
+t_seccomp() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --security-opt seccomp=unconfined -- unshare -U /bin/true
+	if [ $rc != 0 ]; then
+		fail $n "without the filter, unshare -U exited $rc, want 0: this kernel cannot show the filter's refusal"
+		show $T.out $T.err
+		return
+	fi
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- unshare -U /bin/true
+	if [ $rc = 0 ]; then
+		fail $n "unshare -U worked under the default filter, want EPERM"
+		return
+	elif ! grep -q "Operation not permitted" $T.err; then
+		fail $n "unshare -U exited $rc under the filter, but not with EPERM (Operation not permitted)"
+		show $T.out $T.err
+		return
+	fi
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/sh -c '(exit 7); a=$?; b=$(echo piped | cat); echo "$a $b"'
+	got=$(cat $T.out)
+	if [ $rc != 0 ] || [ "$got" != "7 piped" ]; then
+		fail $n "fork and pipe under the filter: exited $rc printing '$got', want 0 printing '7 piped'"
+		show $T.err
+		return
+	fi
+	pass $n
+}
+
+# --trace reads init's clock (clock_gettime64 on 32-bit arm, a 64-bit timespec): every
+# phase must come out in order and within the run, not as garbage from a wrong layout.
+t_trace() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --trace -- /bin/true
+	if [ $rc != 0 ]; then
+		fail $n "run --trace -- /bin/true exited $rc, want 0"
+		show $T.out $T.err
+		return
+	fi
+	bad=$(awk '/^launcher: trace / { n++; if ($3 < prev || $3 > 60000000) print; prev = $3; if ($5 == "init") i++ }
+		END { if (n < 10 || i < 5) print "only " n " phases, " i " of init" }' $T.err)
+	if [ -n "$bad" ]; then
+		fail $n "trace phases out of order or out of range: $bad"
+		show $T.err
+		return
+	fi
+	pass $n
+}
+
+# -t: init makes a pty in the container's devpts and sends its master over the channel
+# (SCM_RIGHTS, whose cmsg layout depends on the word size); the command's stdin is the pty.
+t_tty() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" -t -- tty
+	got=$(tr -d '\r' <$T.out)
+	if [ $rc != 0 ] || [ "$got" != /dev/pts/0 ]; then
+		fail $n "run -t -- tty exited $rc printing '$got', want 0 printing /dev/pts/0"
+		show $T.err
+		return
+	fi
+	pass $n
+}
+
+# The kernel's other calling convention (i386 on x86_64, 32-bit arm on aarch64): a static
+# busybox of that architecture in the rootfs runs without the filter and is killed by it
+# (SIGSYS, 159), since that convention's numbers would slip past the list.
+t_compat() {
+	compat=
+	for f in "$ROOTFS"/bin/busybox-*; do [ -f "$f" ] && compat=/bin/${f##*/}; done
+	if [ -z "$compat" ]; then
+		echo "#   $n: this architecture has no second calling convention to refuse"
+		return
+	fi
+	launch $T.out $T.err run --rootfs "$ROOTFS" --security-opt seccomp=unconfined -- "$compat" true
+	if [ $rc != 0 ]; then
+		fail $n "without the filter, $compat true exited $rc, want 0: this kernel does not run it, so the filter cannot be shown"
+		show $T.out $T.err
+		return
+	fi
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- "$compat" true
+	if [ $rc != 159 ]; then
+		fail $n "$compat true under the filter exited $rc, want 159 (killed by SIGSYS)"
+		show $T.out $T.err
+		return
+	fi
+	pass $n
+}
+
 # busybox ash gives up at the first fork that fails, so the count that matters is the
 # number of tasks that exist, read inside (builtins only) and from the cgroup.
 t_pids() {
@@ -362,7 +448,7 @@ prepare_user() {
 	hold "$USER_SESSION_CG"
 }
 
-echo "# guest: kernel $(uname -r), $(nproc) cpu(s), cgroup controllers: $(cat $CG/cgroup.controllers)"
+echo "# guest: $(uname -m), kernel $(uname -r), $(nproc) cpu(s), cgroup controllers: $(cat $CG/cgroup.controllers)"
 echo "# guest: unprivileged_userns_clone=$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo n/a)"
 if ! prepare_user; then
 	fail prepare "could not set up user $USER_NAME ($USER_ID) and its cgroup $USER_CG"
@@ -383,9 +469,9 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke pids memory cpus cgroupns
+suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace tty pids memory cpus cgroupns
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
-suite user user "$USER_SESSION_CG" help check smoke pids memory cpus cgroupns
+suite user user "$USER_SESSION_CG" help check smoke seccomp pids memory cpus cgroupns
 suite user-outside-delegation user "" limits
 echo "DONE $passed passed, $failed failed"

@@ -130,12 +130,17 @@ def write_cpio(root, out_path, nodes):
 
 
 def is_static(path):
+    """ELF64 or ELF32 (armv7), little-endian: no PT_INTERP program header."""
     with open(path, "rb") as f:
         hdr = f.read(64)
-        if hdr[:4] != b"\x7fELF" or hdr[4] != 2:
+        if hdr[:4] != b"\x7fELF" or hdr[4] not in (1, 2) or hdr[5] != 1:
             return False
-        phoff, = struct.unpack_from("<Q", hdr, 32)
-        phentsize, phnum = struct.unpack_from("<HH", hdr, 54)
+        if hdr[4] == 2:
+            phoff, = struct.unpack_from("<Q", hdr, 32)
+            phentsize, phnum = struct.unpack_from("<HH", hdr, 54)
+        else:
+            phoff, = struct.unpack_from("<I", hdr, 28)
+            phentsize, phnum = struct.unpack_from("<HH", hdr, 42)
         f.seek(phoff)
         ph = f.read(phentsize * phnum)
     PT_INTERP = 3
