@@ -350,7 +350,13 @@ fn setup_mounts(hardening: Option<&harden::Hardening>) {
     let sys = c"/sys";
     mount_in(sys, sys, c"", MS_BIND | MS_REC, c"");
     let ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    mount_setattr(CWD, rel(sys), AT_RECURSIVE, ro).or_die(c"mount_setattr /sys", c"");
+    // Before Linux 5.12 (ENOSYS) the launcher sends a remount of /sys and of
+    // each mount below it instead, first among the config mounts.
+    if let Err(e) = mount_setattr(CWD, rel(sys), AT_RECURSIVE, ro) {
+        if e != Errno::ENOSYS {
+            die(e, c"mount_setattr /sys", c"");
+        }
+    }
     trace::stamp(trace::SYS);
 
     // The launcher's extra mounts (masked and read-only paths, volumes, a

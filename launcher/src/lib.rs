@@ -15,6 +15,7 @@ mod idmap;
 mod initexe;
 mod mounts;
 mod namespaces;
+mod remount;
 mod run;
 mod seccomp;
 mod signals;

@@ -13,6 +13,7 @@ use crate::idmap::IdMap;
 use crate::initexe;
 use crate::mounts;
 use crate::namespaces;
+use crate::remount;
 use crate::seccomp;
 use crate::signals::{self, SignalFd};
 use crate::spec::Spec;
@@ -51,7 +52,12 @@ fn start_and_wait(
     let security = &spec.security;
     let filter =
         if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
-    let ops = mounts::ops(&security.volumes, security.read_only);
+    let mut ops = mounts::ops(&security.volumes, security.read_only);
+    if !remount::kernel_has_mount_setattr() {
+        let table = remount::MountTable::read()?;
+        ops = remount::without_mount_setattr(ops, &table, &spec.rootfs, &security.volumes)?;
+        trace.mark("no mount_setattr (Linux < 5.12): remounts planned");
+    }
     let config = channel::Config {
         caps: security.caps,
         no_new_privs: security.no_new_privs,

@@ -19,6 +19,7 @@ ROOT_LOGIN_CG=$CG/vm-login
 # itself and its container's init into a leaf of their own there (Rule::MoveSelf).
 ALONE_CG=$CG/vm-alone
 USER_SESSION_CG=$USER_CG/session
+VOL=/vol
 HOLDERS=
 T=/tmp/t
 passed=0
@@ -294,6 +295,39 @@ t_moveself() {
 	fi
 }
 
+# Read-only as asked, below every mount too: --read-only's root, a :ro volume with a mount
+# inside it (VOL/sub), the host's /sys with its cgroup2 mount, /proc/sys. Linux 5.12+ does it
+# with mount_setattr, older kernels with a remount of each mount.
+t_mounts() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --read-only -v "$VOL:/data:ro" -- /bin/sh -c '
+		checked=0 bad=
+		while read -r dev point fstype opts rest; do
+			case $point in
+			/ | /data | /data/* | /sys | /sys/* | /proc/sys)
+				checked=$((checked + 1))
+				case ",$opts," in *,ro,*) ;; *) bad="$bad $point($opts)" ;; esac
+				;;
+			esac
+		done </proc/mounts
+		for f in /x /data/x /data/sub/x /sys/fs/cgroup/x; do
+			if mkdir "$f" 2>/dev/null; then bad="$bad mkdir:$f"; fi
+		done
+		echo "checked=$checked writable=[$bad ]"'
+	got=$(cat $T.out)
+	checked=$(sed -n 's/^checked=\([0-9]*\) .*/\1/p' $T.out)
+	if [ $rc != 0 ]; then
+		fail $n "run --read-only -v $VOL:/data:ro exited $rc, want 0"
+		show $T.out $T.err
+	elif [ "${got#*writable=\[ \]}" = "$got" ]; then
+		fail $n "writable inside: $got"
+	elif ! [ "${checked:-0}" -ge 6 ]; then
+		fail $n "only ${checked:-0} of the mounts / /data /data/sub /sys /sys/fs/cgroup /proc/sys were found: $got"
+	else
+		echo "#   $n: $got"
+		pass $n
+	fi
+}
+
 t_limits() {
 	launch $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/true
 	if [ $rc != 125 ]; then
@@ -334,6 +368,9 @@ prepare_user() {
 	[ -d "$USER_SESSION_CG" ] || mkdir "$USER_SESSION_CG" || return 1
 	chown $USER_ID:$USER_ID "$USER_SESSION_CG" "$USER_SESSION_CG/cgroup.procs" \
 		"$USER_SESSION_CG/cgroup.subtree_control" "$USER_SESSION_CG/cgroup.threads" || return 1
+	# A volume for t_mounts, readable by both, with a mount of its own inside.
+	mkdir -p "$VOL/sub" || return 1
+	mount -t tmpfs -o mode=755,nosuid vol-sub "$VOL/sub" || return 1
 	mkdir "$ROOT_LOGIN_CG" "$ALONE_CG" || return 1
 	hold "$ROOT_LOGIN_CG"
 	hold "$USER_SESSION_CG"
@@ -360,9 +397,9 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke pids memory cpus
+suite root root "$ROOT_LOGIN_CG" help check smoke mounts pids memory cpus
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
-suite user user "$USER_SESSION_CG" help check smoke pids memory cpus
+suite user user "$USER_SESSION_CG" help check smoke mounts pids memory cpus
 suite user-outside-delegation user "" limits
 echo "DONE $passed passed, $failed failed"
