@@ -154,6 +154,13 @@ fn flags(options: &[u8]) -> u32 {
     (flags & KEPT) | atime
 }
 
+impl Op {
+    /// Whether this is one of the remounts made here.
+    pub fn is_remount(&self) -> bool {
+        matches!(self, Op::Mount { flags, .. } if flags & libc::MS_REMOUNT as u32 != 0)
+    }
+}
+
 fn remount(target: String, had: u32, attrs: u32, kernel_fs: bool) -> Op {
     Op::Mount {
         source: String::new(),

@@ -12,7 +12,7 @@ use crate::child::{self, InitCommand};
 use crate::idmap::IdMap;
 use crate::initexe;
 use crate::mounts;
-use crate::namespaces;
+use crate::namespaces::{self, UserNs};
 use crate::remount;
 use crate::seccomp;
 use crate::signals::{self, SignalFd};
@@ -56,7 +56,8 @@ fn start_and_wait(
     if !remount::kernel_has_mount_setattr() {
         let table = remount::MountTable::read()?;
         ops = remount::without_mount_setattr(ops, &table, &spec.rootfs, &security.volumes)?;
-        trace.mark("no mount_setattr (Linux < 5.12): remounts planned");
+        let remounts = ops.iter().filter(|op| op.is_remount()).count();
+        trace.note(|| format!("kernel: no mount_setattr (Linux < 5.12): {remounts} bind remounts make the read-only mounts instead"));
     }
     let config = channel::Config {
         caps: security.caps,
@@ -76,7 +77,7 @@ fn start_and_wait(
     // Plain numbers for the child, which runs in our memory (see clone_container).
     let fds = (theirs.as_raw_fd(), go.as_raw_fd(), init.as_raw_fd());
     let command = &command;
-    let pid = namespaces::clone_container(security.no_network, move || {
+    let (pid, userns) = namespaces::clone_container(security.no_network, move || {
         child::exec_init(fds.0, fds.1, fds.2, command)
     })
     .map_err(|e| {
@@ -89,8 +90,14 @@ fn start_and_wait(
     drop(theirs);
     trace.mark("cloned");
 
-    idmap.write(container.pid)?;
-    trace.mark("id maps written");
+    match userns {
+        UserNs::Own => {
+            trace.note(|| format!("isolation: a user namespace of its own; {}", idmap.describe()));
+            idmap.write(container.pid)?;
+            trace.mark("id maps written");
+        }
+        UserNs::HostRoot => trace.note(|| format!("isolation: {NO_USERNS}")),
+    }
     go.release().map_err(|e| format!("release the container: {e}"))?;
     drop((go, init));
     trace.mark("released");
@@ -124,6 +131,10 @@ fn start_and_wait(
     trace.mark("container exited");
     Ok(code)
 }
+
+/// The isolation in force when the kernel refuses user namespaces to root.
+pub const NO_USERNS: &str = "no user namespace (the kernel refuses them): the container is the host's root, \
+     held in by docker's capabilities, seccomp and no_new_privs unless relaxed, as with docker and runc";
 
 /// init's argv (its whole configuration, see README) and the command's environment.
 fn init_command(spec: &Spec) -> InitCommand {
