@@ -11,7 +11,7 @@ TARGET := x86_64-unknown-linux-musl
 BIN    := target/$(TARGET)/release/launcher
 
 .DEFAULT_GOAL := help
-.PHONY: help toolchain build rootfs run test test-vm bench-smoke bench lint cgroup install clean
+.PHONY: help toolchain build rootfs run test test-vm test-vm-kernels bench-smoke bench lint cgroup install clean
 
 help:
 	@echo 'launcher: a minimal, fast Linux container runtime'
@@ -24,6 +24,7 @@ help:
 	@echo '  make rootfs       Alpine mini root filesystem in $$ROOTFS (busybox one offline)'
 	@echo '  make test         cargo tests, the cgroup v2 VM test, a quick benchmark'
 	@echo '  make test-vm      the tests in a qemu guest with pure cgroup v2'
+	@echo '  make test-vm-kernels  the same on Linux 5.10, without user namespaces, in 96 MiB'
 	@echo '  make bench        compare start-up time with crun, runc, bwrap, ...'
 	@echo '  make bench-smoke  a short benchmark run (part of make test)'
 	@echo '  make lint         cargo fmt --check and clippy -D warnings'
@@ -57,10 +58,20 @@ test: toolchain
 	$(MAKE) lint
 	$(CARGO) test --release
 	$(MAKE) test-vm
+	$(MAKE) test-vm-kernels
 	$(MAKE) bench-smoke
 
 test-vm: build
 	scripts/test-vm.sh
+
+# The same guest tests on Debian 11's Linux 5.10 (fetched once into target/vm/debian), on a
+# kernel that makes no user namespaces, and with little memory. 96 MiB is the least in
+# which Debian's x86_64 kernel boots (its image ends 74 MiB into physical memory); it leaves
+# 48 MiB to the system and about 24 MiB available to programs, less than a 64 MiB arm64 guest.
+test-vm-kernels: build
+	scripts/test-vm.sh --name linux-5.10 --kernel-deb bullseye:linux-image-amd64
+	scripts/test-vm.sh --name no-userns --sysctl user.max_user_namespaces=0
+	scripts/test-vm.sh --name small-memory --memory 96
 
 bench-smoke: build
 	bench/bench.sh --smoke

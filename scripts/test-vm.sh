@@ -7,18 +7,46 @@
 # "PASS name" / "FAIL name: reason" lines and "DONE n passed, m failed" on its serial
 # console, which this script echoes with a "vm: " prefix and counts.
 #
-# Environment: LAUNCHER_BIN (a static launcher; default: cargo build --release),
-# VM_KERNEL (a bzImage; default: the newest /boot/vmlinuz-*), VM_TIMEOUT (seconds, 240).
+# Options (each also as an environment variable):
+#   --kernel FILE          VM_KERNEL: a bzImage (default: the newest /boot/vmlinuz-*)
+#   --kernel-deb SUITE:PKG VM_KERNEL_DEB: Debian's kernel package of that suite instead,
+#                          fetched once into target/vm/debian (bullseye:linux-image-amd64: 5.10)
+#   --memory MIB           VM_MEMORY: the guest's RAM (default 512)
+#   --sysctl NAME=VALUE    VM_SYSCTL: set in the guest before the tests (repeatable; in the
+#                          variable, space-separated), e.g. user.max_user_namespaces=0
+#   --name NAME            VM_NAME: names this run's files in target/vm/NAME (default v2)
+# and LAUNCHER_BIN (a static launcher; default: cargo build --release), VM_TIMEOUT (240 s).
 set -eu
 
 cd "$(dirname "$0")/.."
 VM_DIR=target/vm
 TIMEOUT=${VM_TIMEOUT:-240}
 VMTOOL=scripts/vm/vmtool.py
+KERNEL_DEB=${VM_KERNEL_DEB:-}
+MEMORY=${VM_MEMORY:-512}
+SYSCTLS=${VM_SYSCTL:-}
+NAME=${VM_NAME:-v2}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) VM_KERNEL=${2:?--kernel needs a file} ;;
+	--kernel-deb) KERNEL_DEB=${2:?--kernel-deb needs SUITE:PACKAGE} ;;
+	--memory) MEMORY=${2:?--memory needs MiB} ;;
+	--sysctl) SYSCTLS="$SYSCTLS ${2:?--sysctl needs NAME=VALUE}" ;;
+	--name) NAME=${2:?--name needs a name} ;;
+	*)
+		echo "test-vm: unknown option $1 (see the top of $0)" >&2
+		exit 2
+		;;
+	esac
+	shift 2
+done
+case $MEMORY in *[!0-9]* | '') echo "test-vm: --memory takes MiB, not '$MEMORY'" >&2 && exit 2 ;; esac
+case $NAME in *[!A-Za-z0-9._-]* | '') echo "test-vm: --name takes letters, digits, . _ -, not '$NAME'" >&2 && exit 2 ;; esac
+RUN_DIR=$VM_DIR/$NAME
 
-say() { echo "test-vm: $*"; }
+say() { echo "test-vm[$NAME]: $*"; }
 die() {
-	echo "test-vm: error: $*" >&2
+	echo "test-vm[$NAME]: error: $*" >&2
 	exit 1
 }
 
@@ -36,7 +64,7 @@ newest_kernel() {
 missing=()
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v python3 >/dev/null || missing+=(python3)
-[ -n "${VM_KERNEL:-}" ] || newest_kernel >/dev/null || missing+=(linux-image-amd64)
+[ -n "${VM_KERNEL:-}$KERNEL_DEB" ] || newest_kernel >/dev/null || missing+=(linux-image-amd64)
 if ! is_static_busybox; then
 	# busybox-static replaces a dynamic /bin/busybox, which would not run in the guest.
 	missing+=(busybox-static)
@@ -52,6 +80,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 still not found after installing qemu-system-x86"
 is_static_busybox || die "/bin/busybox is missing or not statically linked: install busybox-static"
+if [ -n "$KERNEL_DEB" ]; then
+	case $KERNEL_DEB in *:?*) ;; *) die "--kernel-deb takes SUITE:PACKAGE, e.g. bullseye:linux-image-amd64" ;; esac
+	say "kernel: Debian ${KERNEL_DEB%%:*}'s ${KERNEL_DEB#*:} (cached in $VM_DIR/debian)"
+	unpacked=$(scripts/vm/debian-deb.sh "${KERNEL_DEB%%:*}" amd64 "${KERNEL_DEB#*:}" "$VM_DIR/debian" ./boot) ||
+		die "could not fetch $KERNEL_DEB from Debian's archive"
+	VM_KERNEL=$(ls "$unpacked"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$VM_KERNEL" ] || die "$KERNEL_DEB holds no boot/vmlinuz-*"
+fi
 KERNEL=${VM_KERNEL:-$(newest_kernel)} || die "no /boot/vmlinuz-* found: install linux-image-amd64"
 [ -r "$KERNEL" ] || die "$KERNEL is not readable by $(id -un): run as root or set VM_KERNEL to a readable bzImage"
 
@@ -68,15 +104,17 @@ fi
 python3 "$VMTOOL" is-static "$LAUNCHER_BIN" ||
 	die "$LAUNCHER_BIN is not a static executable; the guest has no libc (build for x86_64-unknown-linux-musl)"
 
-mkdir -p "$VM_DIR"
+mkdir -p "$VM_DIR/kernels" "$RUN_DIR"
 
 # --- 3. the kernel: the ELF inside the bzImage boots by PVH in half the time ---
+# One cached ELF per kernel, so that runs with different kernels do not undo each other's.
 key="$(basename "$KERNEL") $(stat -c '%Y %s' "$KERNEL")"
-if [ -f "$VM_DIR/vmlinux" ] && [ "$(cat "$VM_DIR/vmlinux.key" 2>/dev/null)" = "$key" ]; then
-	BOOT=$VM_DIR/vmlinux
-elif rm -f "$VM_DIR/vmlinux.key" && python3 "$VMTOOL" vmlinux "$KERNEL" "$VM_DIR/vmlinux"; then
-	echo "$key" >"$VM_DIR/vmlinux.key"
-	BOOT=$VM_DIR/vmlinux
+elf=$VM_DIR/kernels/$(basename "$KERNEL").elf
+if [ -f "$elf" ] && [ "$(cat "$elf.key" 2>/dev/null)" = "$key" ]; then
+	BOOT=$elf
+elif rm -f "$elf.key" && python3 "$VMTOOL" vmlinux "$KERNEL" "$elf"; then
+	echo "$key" >"$elf.key"
+	BOOT=$elf
 else
 	say "warning: could not extract an ELF kernel from $KERNEL; booting the bzImage (slower)"
 	BOOT=$KERNEL
@@ -97,7 +135,7 @@ fallback_busybox_rootfs() {
 	echo "root:x:0:" >"$dir/etc/group"
 }
 
-stage=$VM_DIR/initramfs.d
+stage=$RUN_DIR/initramfs.d
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,etc,home,newroot,proc,root,sys,tmp,tests}
 chmod 1777 "$stage/tmp"
@@ -108,6 +146,8 @@ done
 cp "$LAUNCHER_BIN" "$stage/bin/launcher"
 cp scripts/vm/init "$stage/init"
 cp scripts/vm/guest-tests.sh "$stage/tests/guest-tests.sh"
+# What the guest's init sets up before the tests.
+printf 'GUEST_NAME=%s\nGUEST_SYSCTL="%s"\n' "$NAME" "${SYSCTLS# }" >"$stage/tests/guest.env"
 chmod 755 "$stage/init" "$stage/bin/launcher"
 echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
 echo "root:x:0:" >"$stage/etc/group"
@@ -120,16 +160,16 @@ if [ -x scripts/busybox-rootfs.sh ]; then
 else
 	fallback_busybox_rootfs "$stage/rootfs"
 fi
-python3 "$VMTOOL" cpio "$stage" "$VM_DIR/initramfs.cpio" dev/console:c:5:1:600 dev/null:c:1:3:666
+python3 "$VMTOOL" cpio "$stage" "$RUN_DIR/initramfs.cpio" dev/console:c:5:1:600 dev/null:c:1:3:666
 
 # --- 5. boot, echo the console, count the results ---
-log=$VM_DIR/console.log
-say "booting $BOOT under qemu (TCG, timeout ${TIMEOUT}s); console log: $log"
+log=$RUN_DIR/console.log
+say "booting $BOOT under qemu (TCG, ${MEMORY} MiB${SYSCTLS:+, sysctl$SYSCTLS}, timeout ${TIMEOUT}s); console log: $log"
 set +e
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -nic none \
-	-kernel "$BOOT" -initrd "$VM_DIR/initramfs.cpio" \
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m "$MEMORY" -nographic -no-reboot -nic none \
+	-kernel "$BOOT" -initrd "$RUN_DIR/initramfs.cpio" \
 	-append 'console=ttyS0 quiet panic=-1 cgroup_no_v1=all' </dev/null 2>&1 |
-	tee "$log" | sed -u -e 's/\r$//' -e 's/^/vm: /'
+	tee "$log" | sed -u -e 's/\r$//' -e "s/^/vm[$NAME]: /"
 qemu_rc=${PIPESTATUS[0]}
 set -e
 
@@ -137,7 +177,7 @@ lines=$(tr -d '\r' <"$log")
 passed=$(grep -c '^PASS ' <<<"$lines" || true)
 failed=$(grep -c '^FAIL ' <<<"$lines" || true)
 done_line=$(grep '^DONE ' <<<"$lines" | tail -n 1 || true)
-echo "vm: $passed passed, $failed failed"
+echo "vm[$NAME]: $passed passed, $failed failed"
 
 if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
 	die "the guest did not finish within ${TIMEOUT}s (raise VM_TIMEOUT if it was just slow)"

@@ -145,9 +145,71 @@ t_help() {
 
 t_check() {
 	launch $T.out $T.err check
+	if [ $USERNS = on ]; then want="isolation: *a user namespace of its own"; else want="isolation: *no user namespace"; fi
 	if [ $rc != 0 ]; then
 		fail $n "launcher check exited $rc, want 0 on a pure cgroup v2 kernel"
 		show $T.out $T.err
+	elif ! grep -q "^$want" $T.out; then
+		fail $n "launcher check does not say '$want'"
+		show $T.out
+	else
+		pass $n
+	fi
+}
+
+# The isolation in force, seen from inside: a user namespace of its own (or, where the
+# kernel refuses them, the guest's, and --trace says so), docker's 14 capabilities,
+# no_new_privs and a seccomp filter either way.
+t_isolation() {
+	guest_ns=$(readlink /proc/self/ns/user)
+	launch $T.out $T.err run --trace --rootfs "$ROOTFS" -- /bin/sh -c '
+		readlink /proc/self/ns/user; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status'
+	inner=$(sed -n 1p $T.out)
+	caps=$(sed -n 's/^CapEff:[[:space:]]*//p' $T.out)
+	nnp=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' $T.out)
+	filter=$(sed -n 's/^Seccomp:[[:space:]]*//p' $T.out)
+	if [ $USERNS = on ]; then
+		same=no want="isolation: a user namespace of its own"
+	else
+		same=yes want="isolation: no user namespace"
+	fi
+	if [ "$inner" = "$guest_ns" ]; then is_same=yes; else is_same=no; fi
+	if [ $rc != 0 ]; then
+		fail $n "run --trace exited $rc, want 0"
+		show $T.out $T.err
+	elif [ -z "$inner" ] || [ $is_same != $same ]; then
+		fail $n "the container's user namespace is '$inner', the guest's '$guest_ns': want the same: $same"
+	elif ! grep -q "trace $want" $T.err; then
+		fail $n "--trace does not say '$want'"
+		show $T.err
+	elif [ "$caps" != 00000000a80425fb ] || [ "$nnp" != 1 ] || [ "$filter" != 2 ]; then
+		fail $n "inside: CapEff '$caps' (want docker's 00000000a80425fb), NoNewPrivs '$nnp' (1), Seccomp '$filter' (2)"
+	else
+		pass $n
+	fi
+}
+
+# Where the kernel makes no user namespaces, an ordinary user gets one line that says
+# rootless containers need them and how to turn them on, and exit status 125.
+t_userns_refused() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/true
+	lines=$(wc -l <$T.err)
+	if [ $rc != 125 ]; then
+		fail $n "run as $USER_NAME exited $rc, want 125"
+		show $T.out $T.err
+	elif [ "$lines" != 1 ] || ! grep -q "rootless containers need user namespaces" $T.err ||
+		! grep -q "sysctl -w user.max_user_namespaces=" $T.err; then
+		fail $n "want one line saying rootless containers need user namespaces and the sysctl that enables them, got $lines"
+		show $T.err
+		return
+	fi
+	launch $T.out $T.err check
+	if [ $rc = 0 ]; then
+		fail $n "launcher check exited 0 as $USER_NAME, want 1: run cannot work"
+		show $T.out
+	elif ! grep -q "rootless containers need" $T.out; then
+		fail $n "launcher check does not say that rootless containers need user namespaces"
+		show $T.out
 	else
 		pass $n
 	fi
@@ -222,11 +284,12 @@ t_pids() {
 }
 
 t_memory() {
-	# dd's 100 MB buffer is charged page by page as read() zero-fills it.
-	launch $T.out $T.err run --rootfs "$ROOTFS" --memory 50m -- \
-		/bin/dd if=/dev/zero of=/dev/null bs=100M count=1
+	# dd's 32 MB buffer is charged page by page as read() zero-fills it. Small enough for a
+	# guest with 64 MiB of RAM, where a larger limit would meet the kernel's own OOM killer.
+	launch $T.out $T.err run --rootfs "$ROOTFS" --memory 16m -- \
+		/bin/dd if=/dev/zero of=/dev/null bs=32M count=1
 	if [ $rc != 137 ]; then
-		fail $n "allocating 100 MB under --memory 50m: launcher exited $rc, want 137 (SIGKILL by the OOM killer)"
+		fail $n "allocating 32 MB under --memory 16m: launcher exited $rc, want 137 (SIGKILL by the OOM killer)"
 		show $T.out $T.err
 	elif ! grep -qi memory $T.err; then
 		fail $n "exit 137 as expected, but the launcher's stderr does not mention memory"
@@ -376,7 +439,13 @@ prepare_user() {
 	hold "$USER_SESSION_CG"
 }
 
-echo "# guest: kernel $(uname -r), $(nproc) cpu(s), cgroup controllers: $(cat $CG/cgroup.controllers)"
+GUEST_SYSCTL=
+[ -f /tests/guest.env ] && . /tests/guest.env
+# user.max_user_namespaces=0: the kernel makes no user namespaces, for root either.
+USERNS=on
+[ "$(cat /proc/sys/user/max_user_namespaces)" = 0 ] && USERNS=off
+echo "# guest: kernel $(uname -r), $(nproc) cpu(s), $(sed -n 's/^MemTotal: *//p' /proc/meminfo) RAM ($(sed -n 's/^MemAvailable: *//p' /proc/meminfo) available), cgroup controllers: $(cat $CG/cgroup.controllers)"
+echo "# guest: user namespaces $USERNS${GUEST_SYSCTL:+ (sysctl $GUEST_SYSCTL)}"
 echo "# guest: unprivileged_userns_clone=$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo n/a)"
 if ! prepare_user; then
 	fail prepare "could not set up user $USER_NAME ($USER_ID) and its cgroup $USER_CG"
@@ -397,9 +466,13 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke mounts pids memory cpus
+suite root root "$ROOT_LOGIN_CG" help check smoke isolation mounts pids memory cpus
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
-suite user user "$USER_SESSION_CG" help check smoke mounts pids memory cpus
-suite user-outside-delegation user "" limits
+if [ $USERNS = on ]; then
+	suite user user "$USER_SESSION_CG" help check smoke isolation mounts pids memory cpus
+	suite user-outside-delegation user "" limits
+else
+	suite user user "$USER_SESSION_CG" help userns_refused
+fi
 echo "DONE $passed passed, $failed failed"
