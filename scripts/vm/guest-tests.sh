@@ -146,13 +146,19 @@ t_help() {
 t_check() {
 	launch $T.out $T.err check
 	if [ $USERNS = on ]; then want="isolation: *a user namespace of its own"; else want="isolation: *no user namespace"; fi
+	# What check says of the kernel's calls: mount_setattr came with Linux 5.12.
+	if [ "$KERNEL_VERSION" -lt 512 ]; then calls="missing mount_setattr (Linux 5.12)"; else calls="kernel calls: *ok:"; fi
 	if [ $rc != 0 ]; then
 		fail $n "launcher check exited $rc, want 0 on a pure cgroup v2 kernel"
 		show $T.out $T.err
 	elif ! grep -q "^$want" $T.out; then
 		fail $n "launcher check does not say '$want'"
 		show $T.out
+	elif ! grep -q "$calls" $T.out; then
+		fail $n "launcher check on Linux $(uname -r) does not say '$calls'"
+		show $T.out
 	else
+		echo "#   $n: $(grep -A1 '^kernel calls' $T.out | tr -s ' ' | tr '\n' ' ')"
 		pass $n
 	fi
 }
@@ -443,6 +449,8 @@ GUEST_SYSCTL=
 [ -f /tests/guest.env ] && . /tests/guest.env
 # user.max_user_namespaces=0: the kernel makes no user namespaces, for root either.
 USERNS=on
+# 5.10 -> 510, 6.1 -> 601
+KERNEL_VERSION=$(uname -r | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/' | { read -r major minor && echo $((major * 100 + minor)); })
 [ "$(cat /proc/sys/user/max_user_namespaces)" = 0 ] && USERNS=off
 echo "# guest: kernel $(uname -r), $(nproc) cpu(s), $(sed -n 's/^MemTotal: *//p' /proc/meminfo) RAM ($(sed -n 's/^MemAvailable: *//p' /proc/meminfo) available), cgroup controllers: $(cat $CG/cgroup.controllers)"
 echo "# guest: user namespaces $USERNS${GUEST_SYSCTL:+ (sysctl $GUEST_SYSCTL)}"
