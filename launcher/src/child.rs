@@ -202,3 +202,16 @@ fn sys(nr: libc::c_long, args: [usize; 6]) -> isize {
     }
     ret
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_writes_the_fd_number() {
+        let mut out = [0u8; 4];
+        assert_eq!(super::decimal(0, &mut out), Some(()));
+        assert_eq!(&out, b"0\0\0\0");
+        assert_eq!(super::decimal(1234, &mut out), Some(()));
+        assert_eq!(&out, b"1234");
+        assert_eq!(super::decimal(12345, &mut out), None, "five digits do not fit in four bytes");
+    }
+}

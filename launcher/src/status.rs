@@ -46,6 +46,9 @@ pub fn hint(step: &str, errno: i32) -> &'static str {
             "the rootfs must be on a filesystem that allows pivot_root: run `launcher check`"
         }
         ("chdir", libc::ENOENT | libc::ENOTDIR) => "the directory does not exist in the rootfs",
+        (_, libc::ENOSYS) => {
+            "this kernel lacks a system call the launcher needs (Linux 5.10 or later): `launcher check` lists what is missing"
+        }
         _ => "",
     }
 }
@@ -62,4 +65,18 @@ pub fn strerror(errno: i32) -> String {
 pub fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "launcher: {line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_exec_of_init_does_not_blame_the_command() {
+        let init = hint(INIT_EXEC_STEP, libc::ENOENT);
+        assert!(init.contains("/proc/self/fd/N"), "{init}");
+        assert!(!init.contains("command's path"), "{init}");
+        assert!(hint("exec /bin/nope", libc::ENOENT).contains("command's path"));
+        assert!(hint("mount /data", libc::ENOSYS).contains("Linux 5.10"));
+    }
 }

@@ -195,6 +195,24 @@ t_isolation() {
 	fi
 }
 
+# --net none: a network namespace of its own, with lo up.
+t_net() {
+	guest_net=$(readlink /proc/self/ns/net)
+	launch $T.out $T.err run --net none --rootfs "$ROOTFS" -- /bin/sh -c 'readlink /proc/self/ns/net; ip -o link show'
+	inner=$(sed -n 1p $T.out)
+	links=$(sed -n '2,$p' $T.out)
+	if [ $rc != 0 ]; then
+		fail $n "run --net none exited $rc, want 0"
+		show $T.out $T.err
+	elif [ -z "$inner" ] || [ "$inner" = "$guest_net" ]; then
+		fail $n "the container's network namespace is '$inner', the guest's '$guest_net': want another"
+	elif [ "$(echo "$links" | wc -l)" != 1 ] || ! echo "$links" | grep -q "^1: lo: <LOOPBACK,UP"; then
+		fail $n "want lo alone and up, got: $links"
+	else
+		pass $n
+	fi
+}
+
 # Where the kernel makes no user namespaces, an ordinary user gets one line that says
 # rootless containers need them and how to turn them on, and exit status 125.
 t_userns_refused() {
@@ -474,11 +492,11 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke isolation mounts pids memory cpus
+suite root root "$ROOT_LOGIN_CG" help check smoke isolation mounts net pids memory cpus
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
 if [ $USERNS = on ]; then
-	suite user user "$USER_SESSION_CG" help check smoke isolation mounts pids memory cpus
+	suite user user "$USER_SESSION_CG" help check smoke isolation mounts net pids memory cpus
 	suite user-outside-delegation user "" limits
 else
 	suite user user "$USER_SESSION_CG" help userns_refused
