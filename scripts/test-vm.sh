@@ -26,6 +26,8 @@ KERNEL_DEB=${VM_KERNEL_DEB:-}
 MEMORY=${VM_MEMORY:-512}
 SYSCTLS=${VM_SYSCTL:-}
 NAME=${VM_NAME:-v2}
+# Debian's name for the guest's architecture, for --kernel-deb.
+DEB_ARCH=${DEB_ARCH:-amd64}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) VM_KERNEL=${2:?--kernel needs a file} ;;
@@ -83,7 +85,7 @@ is_static_busybox || die "/bin/busybox is missing or not statically linked: inst
 if [ -n "$KERNEL_DEB" ]; then
 	case $KERNEL_DEB in *:?*) ;; *) die "--kernel-deb takes SUITE:PACKAGE, e.g. bullseye:linux-image-amd64" ;; esac
 	say "kernel: Debian ${KERNEL_DEB%%:*}'s ${KERNEL_DEB#*:} (cached in $VM_DIR/debian)"
-	unpacked=$(scripts/vm/debian-deb.sh "${KERNEL_DEB%%:*}" amd64 "${KERNEL_DEB#*:}" "$VM_DIR/debian" ./boot) ||
+	unpacked=$(scripts/vm/debian-deb.sh "${KERNEL_DEB%%:*}" "$DEB_ARCH" "${KERNEL_DEB#*:}" "$VM_DIR/debian" ./boot) ||
 		die "could not fetch $KERNEL_DEB from Debian's archive"
 	VM_KERNEL=$(ls "$unpacked"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
 	[ -n "$VM_KERNEL" ] || die "$KERNEL_DEB holds no boot/vmlinuz-*"
