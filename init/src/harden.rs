@@ -70,7 +70,7 @@ pub struct Join {
 pub fn receive_join(channel: usize) -> Join {
     // SAFETY: the only reference to JOIN_RECORD ever made, and init has one thread.
     let buf: &'static mut [u8; 4096] = unsafe { &mut *addr_of_mut!(JOIN_RECORD) };
-    let what = c"join the container's cgroup";
+    let what = c"join the cgroup";
     let got = sys::recv_fds(channel, buf).or_die(what);
     let mut r = Cursor(buf.get(..got.len).unwrap_or_default());
     if r.int(1) != u64::from(b'J') {
@@ -246,6 +246,15 @@ fn run(ops: &'static [u8], cfg: &Config, mounts: &Mounts) -> bool {
             (open_in_root(target, O_PATH | O_CLOEXEC, 0).or_die_at(what, target), c"")
         };
         let res = match kind {
+            // A bind remount (kernels without mount_setattr): mount(2) takes
+            // a path, so it is given relative to the target's own descriptor,
+            // or to our mount that holds it, as the working directory.
+            MOUNT if op.arg as usize & MS_REMOUNT != 0 => {
+                let at = if path.is_empty() { c"." } else { path };
+                let r = fchdir(dir).and_then(|_| mount_raw(null(), at, null(), op.arg as usize, null()));
+                chdir(cfg.rootfs).or_die_at(c"chdir ", cfg.rootfs);
+                r
+            }
             MOUNT => {
                 let share = op.kind & SHARED != 0;
                 let made = match (share, shared) {
@@ -331,6 +340,6 @@ pub fn restrict(h: &Config) {
     }
     if drop {
         capset(h.caps).or_die(c"capset");
-        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).or_die(c"clear ambient capabilities");
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).or_die(c"clear ambient caps");
     }
 }

@@ -152,7 +152,7 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
         let argc = *sp;
         let argv = sp.add(1) as *const *const u8;
         if argc < 3 {
-            die(Errno::EINVAL, c"usage: init -- CMD [ARGS...]", c"");
+            die(Errno::EINVAL, c"usage: init -- CMD", c"");
         }
         run(&Command { cmd: cstr(*argv.add(2)), argv: argv.add(2), envp: argv.add(argc + 1) })
     }
@@ -220,7 +220,7 @@ fn run(command: &Command) -> ! {
 /// process, and yourself, skips the kernel's global lock) and v2 `cgroup.procs`.
 /// Returns the record's ops (the container's view of its cgroup).
 pub fn join_cgroups() -> &'static [u8] {
-    const WHAT: &CStr = c"join the container's cgroup";
+    const WHAT: &CStr = c"join the cgroup";
     let r = harden::receive_join(CHANNEL);
     for &fd in r.fds.iter().take(r.count) {
         write(fd as usize, b"0").or_die(WHAT);
@@ -344,13 +344,11 @@ fn setup_mounts(cfg: &harden::Config) -> bool {
     trace::stamp(trace::DEV);
 
     // A fresh sysfs needs our own network namespace; we keep the host's, so
-    // show the host's /sys, read-only all the way down.
+    // show the host's /sys, read-only all the way down (the config's first op).
     let sys = clone_tree(CWD, c"/sys", true).or_die(c"bind-mount /sys");
     let at = mount_point(c"sys", c"mount /sys");
     attach(sys, at, c"").or_die(c"mount /sys");
     close(at);
-    let ro = MOUNT_ATTR_RDONLY | safe;
-    mount_setattr(sys, c"", AT_RECURSIVE, ro).or_die(c"mount_setattr /sys");
     trace::stamp(trace::SYS);
 
     // The launcher's extra mounts (/dev/shm, masked and read-only paths,
@@ -430,7 +428,7 @@ fn mkdir_p(path: &CStr) {
 
 /// A pty master from the container's devpts, unlocked and sized.
 fn open_pty(winsize: [u16; 2]) -> usize {
-    const WHAT: &CStr = c"open a pty in /dev/pts";
+    const WHAT: &CStr = c"open /dev/ptmx";
     let m = open(c"/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC).or_die(WHAT);
     pty_unlock(m).or_die(WHAT);
     if winsize != [0, 0] {
@@ -454,7 +452,7 @@ extern "C" fn child(args: usize) -> ! {
     block_signals(false).or_die(c"sigprocmask");
     if let Some(m) = master {
         // A session leader whose controlling tty is the pty: job control works.
-        const WHAT: &CStr = c"make the pty the command's terminal";
+        const WHAT: &CStr = c"attach the pty";
         setsid().or_die(WHAT);
         let slave = pty_peer(m).or_die(WHAT);
         set_ctty(slave).or_die(WHAT);

@@ -49,12 +49,12 @@ pub(crate) use syscall;
 
 pub use crate::arch::{dup2, exit, open, O_DIRECTORY};
 
+pub const MS_REMOUNT: usize = 0x20;
 pub const MS_BIND: usize = 0x1000;
 pub const MS_MOVE: usize = 0x2000;
 pub const MS_REC: usize = 0x4000;
 pub const MS_PRIVATE: usize = 0x40000;
 
-pub const MOUNT_ATTR_RDONLY: u64 = 1;
 pub const MOUNT_ATTR_NOSUID: u64 = 2;
 pub const MOUNT_ATTR_NODEV: u64 = 4;
 pub const MOUNT_ATTR_NOEXEC: u64 = 8;
@@ -183,6 +183,11 @@ pub fn chroot(path: &CStr) -> Res {
 pub fn chdir(path: &CStr) -> Res {
     // SAFETY: `path` is NUL-terminated.
     unsafe { syscall!(Sysno::chdir, path.as_ptr()) }
+}
+
+pub fn fchdir(fd: usize) -> Res {
+    // SAFETY: a descriptor number only.
+    unsafe { syscall!(Sysno::fchdir, fd) }
 }
 
 pub fn mkdir(path: &CStr, mode: usize) -> Res {

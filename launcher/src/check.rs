@@ -6,6 +6,7 @@ use std::fs;
 use std::io;
 
 use crate::cgroup::{self, Controller, Host, Layout};
+use crate::namespaces;
 
 struct Report {
     lines: Vec<String>,
@@ -50,12 +51,13 @@ fn report() -> Report {
     r.line(
         "mode:",
         if euid == 0 {
-            "rootful (uid 0: identity uid/gid map)".to_string()
+            "rootful (uid 0)".to_string()
         } else {
             format!("rootless (uid {euid} becomes root inside: single-id map, setgroups deny)")
         },
     );
     namespaces(&mut r, euid);
+    kernel_calls(&mut r);
     pivot_root(&mut r);
     cgroups(&mut r);
     r.line(
@@ -67,12 +69,13 @@ fn report() -> Report {
 
 /// In a forked child: unshare the namespaces `run` uses and make `/` private,
 /// which needs the capabilities a new user namespace should grant. Returns the
-/// failed step and errno.
-fn try_namespaces() -> Result<(), (&'static str, i32)> {
+/// failed step and errno. Without `user_ns` it leaves CLONE_NEWUSER out, as
+/// `run` does as root where the kernel makes no user namespaces.
+fn try_namespaces(user_ns: bool) -> Result<(), (&'static str, i32)> {
     const STEPS: [&str; 4] = [
         "fork",
         "unshare(CLONE_NEWUSER)",
-        "unshare(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC) in the new user namespace",
+        "unshare(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC)",
         "mount(/, MS_REC|MS_PRIVATE) in the new namespaces",
     ];
     let mut fds = [0i32; 2];
@@ -99,7 +102,7 @@ fn try_namespaces() -> Result<(), (&'static str, i32)> {
                 libc::write(fds[1], msg.as_ptr() as *const libc::c_void, 8);
                 libc::_exit(1);
             };
-            if libc::unshare(libc::CLONE_NEWUSER) != 0 {
+            if user_ns && libc::unshare(libc::CLONE_NEWUSER) != 0 {
                 fail(1);
             }
             let rest = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
@@ -136,8 +139,30 @@ fn try_namespaces() -> Result<(), (&'static str, i32)> {
 }
 
 fn namespaces(r: &mut Report, euid: u32) {
-    match try_namespaces() {
-        Ok(()) => r.line("namespaces:", "ok: user, mount, pid, uts, ipc (tried in a child)"),
+    let tried = try_namespaces(true);
+    let refused = |errno: i32| namespaces::userns_refused(&io::Error::from_raw_os_error(errno));
+    if let (Err((_, errno)), 0) = (tried, euid) {
+        if refused(errno) && try_namespaces(false).is_ok() {
+            r.line(
+                "namespaces:",
+                format!(
+                    "ok without a user namespace: the kernel refuses them ({}); mount, pid, uts, ipc work (tried in a child)",
+                    strerror(errno)
+                ),
+            );
+            r.line("isolation:", crate::run::NO_USERNS);
+            r.more("(as an ordinary user, run cannot work here: rootless containers need user namespaces)");
+            return;
+        }
+    }
+    match tried {
+        Ok(()) => {
+            r.line("namespaces:", "ok: user, mount, pid, uts, ipc (tried in a child)");
+            r.line(
+                "isolation:",
+                "a user namespace of its own, plus docker's capabilities, seccomp and no_new_privs",
+            );
+        }
         Err((step, errno)) => {
             r.ok = false;
             r.line("namespaces:", format!("FAIL: {step}: {}", strerror(errno)));
@@ -154,12 +179,66 @@ fn namespaces(r: &mut Report, euid: u32) {
                     blockers.push("kernel.apparmor_restrict_unprivileged_userns = 1 (Ubuntu 23.10+): AppArmor gives unprivileged user namespaces no capabilities; `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or an AppArmor profile for the launcher with `userns,`");
                 }
             }
+            if euid != 0 && refused(errno) {
+                blockers.push("a kernel that makes no user namespaces, which rootless containers need (root can run containers without one)");
+            }
             if blockers.is_empty() {
                 r.more("no known sysctl blocks it: a seccomp filter (container runtime) or a kernel without CONFIG_USER_NS?");
             }
             for b in blockers {
                 r.more(format!("blocked by {b}"));
             }
+        }
+    }
+}
+
+/// Whether the kernel knows system call `nr`: called with arguments it
+/// rejects before doing anything (a bad size or an empty range), it fails with
+/// ENOSYS only where it is missing (or hidden by a seccomp filter, which the
+/// container would meet as well).
+fn has_call(nr: libc::c_long, args: [libc::c_long; 4]) -> bool {
+    // SAFETY: every call below is given arguments the kernel refuses without
+    // reading memory (null pointers with size 0) or changing anything.
+    let ret = unsafe { libc::syscall(nr, args[0], args[1], args[2], args[3], 0) };
+    !(ret == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS))
+}
+
+/// The newer system calls `run` uses, and what happens without each.
+fn kernel_calls(r: &mut Report) {
+    // (name, present, required, what happens without it)
+    let calls: [(&str, bool, bool, &str); 3] = [
+        (
+            "openat2 (Linux 5.6)",
+            has_call(libc::SYS_openat2, [-1, 0, 0, 0]),
+            true,
+            "FAIL: init opens mount targets inside the rootfs with it; run needs Linux 5.10 or later",
+        ),
+        (
+            "close_range (Linux 5.9)",
+            has_call(libc::SYS_close_range, [1, 0, 0, 0]),
+            false,
+            "descriptors leaked to the launcher by its caller reach the container",
+        ),
+        (
+            "mount_setattr (Linux 5.12)",
+            crate::remount::kernel_has_mount_setattr(),
+            false,
+            "read-only mounts are made by one bind remount per mount instead (listed from mountinfo)",
+        ),
+    ];
+    let present: Vec<&str> = calls.iter().filter(|c| c.1).map(|c| c.0).collect();
+    if present.len() == calls.len() {
+        r.line("kernel calls:", format!("ok: {}", present.join(", ")));
+        return;
+    }
+    r.line(
+        "kernel calls:",
+        format!("present: {}", if present.is_empty() { "none".into() } else { present.join(", ") }),
+    );
+    for (name, have, required, without) in calls {
+        if !have {
+            r.ok &= !required;
+            r.more(format!("missing {name}: {without}"));
         }
     }
 }

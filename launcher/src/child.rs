@@ -143,21 +143,36 @@ pub fn exec_init(channel: RawFd, go: RawFd, mut init: RawFd, cmd: &InitCommand) 
     if waits[0].revents & libc::POLLIN == 0 || read != 8 {
         exit(RUNTIME_ERROR);
     }
-    let err = -sys(
-        libc::SYS_execveat,
-        [
-            init as usize,
-            c"".as_ptr() as usize,
-            cmd.argv.as_ptr() as usize,
-            cmd.envp.as_ptr() as usize,
-            libc::AT_EMPTY_PATH as usize,
-            0,
-        ],
-    );
+    let (argv, envp) = (cmd.argv.as_ptr() as usize, cmd.envp.as_ptr() as usize);
+    let empty = c"".as_ptr() as usize;
+    let mut err =
+        -sys(libc::SYS_execveat, [init as usize, empty, argv, envp, libc::AT_EMPTY_PATH as usize, 0]);
+    if err == libc::ENOENT as isize {
+        // A program exec'd by fd is named "/dev/fd/N", and TOMOYO on Debian
+        // 11's Linux 5.10 looks that name up: where /dev/fd is missing (a bare
+        // devtmpfs, an initramfs) every exec by fd fails with ENOENT (Debian
+        // 12's 6.1 does not). /proc/self/fd/N reaches the same sealed memfd
+        // by a path that /proc alone provides. Only that failure pays for it.
+        let mut path = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+        let digits = decimal(init as usize, &mut path[14..24]);
+        if digits.is_some() {
+            err = -sys(libc::SYS_execve, [path.as_ptr() as usize, argv, envp, 0, 0, 0]);
+        }
+    }
     let mut record = [0u8; 512];
-    let len = channel::error_record(&mut record, err as i32, &[b"exec the init from its memfd"]);
+    let len = channel::error_record(&mut record, err as i32, &[crate::status::INIT_EXEC_STEP.as_bytes()]);
     sys(libc::SYS_write, [fd3, record.as_ptr() as usize, len, 0, 0, 0]);
     exit(RUNTIME_ERROR)
+}
+
+/// Writes `n` in decimal at the start of `out`; None when it does not fit.
+fn decimal(mut n: usize, out: &mut [u8]) -> Option<()> {
+    let digits = std::iter::successors(Some(n), |&m| (m >= 10).then_some(m / 10)).count();
+    for slot in out.get_mut(..digits)?.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    Some(())
 }
 
 fn exit(code: i32) -> ! {
@@ -172,4 +187,17 @@ fn sys(nr: libc::c_long, args: [usize; 6]) -> isize {
     // SAFETY: the callers pass pointers only to memory that lives across the
     // call (their stack, or the launcher's prepared and unchanging InitCommand).
     unsafe { crate::arch::raw_syscall(nr, args) }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_writes_the_fd_number() {
+        let mut out = [0u8; 4];
+        assert_eq!(super::decimal(0, &mut out), Some(()));
+        assert_eq!(&out, b"0\0\0\0");
+        assert_eq!(super::decimal(1234, &mut out), Some(()));
+        assert_eq!(&out, b"1234");
+        assert_eq!(super::decimal(12345, &mut out), None, "five digits do not fit in four bytes");
+    }
 }

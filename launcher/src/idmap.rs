@@ -37,6 +37,17 @@ impl IdMap {
         }
     }
 
+    /// Who root inside is, for `--trace`.
+    pub fn describe(&self) -> String {
+        match *self {
+            IdMap::Root => "root inside is root outside (identity map)".into(),
+            IdMap::Single { uid, .. } => format!("root inside is uid {uid} outside, no other id mapped"),
+            IdMap::Ranges { uid, uids, .. } => {
+                format!("root inside is uid {uid} outside, 1..={} map to {}..", uids.1, uids.0)
+            }
+        }
+    }
+
     pub fn write(&self, pid: libc::pid_t) -> Result<(), String> {
         let write = |file: &str, content: &str| {
             let path = format!("/proc/{pid}/{file}");

@@ -16,6 +16,7 @@ mod idmap;
 mod initexe;
 mod mounts;
 mod namespaces;
+mod remount;
 mod run;
 mod seccomp;
 mod signals;
@@ -78,7 +79,7 @@ pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
         cli::Parsed::Exit { text, .. } => return Err(text),
         cli::Parsed::Check => return Err("`launcher check` has no config record".into()),
     };
-    Ok(run::config_record(&spec))
+    run::config_record(&spec, &trace::Trace::new(false, std::time::Instant::now()))
 }
 
 /// What std's start-up would do and the launcher needs (main.rs skips it):

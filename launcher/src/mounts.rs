@@ -24,6 +24,9 @@ const MASKED_FILES: &[&str] = &[
 const READ_ONLY: &[&str] = &["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
 
 const MOUNT_ATTR_RDONLY: u32 = 0x1;
+const MOUNT_ATTR_NOSUID: u32 = 0x2;
+const MOUNT_ATTR_NODEV: u32 = 0x4;
+const MOUNT_ATTR_NOEXEC: u32 = 0x8;
 
 /// One step for init, with targets relative to the rootfs (init runs them
 /// before pivot_root, its working directory the rootfs).
@@ -204,16 +207,23 @@ fn open_in_root(root: &std::fs::File, path: &Path, flags: i32, mode: u64) -> std
 /// What to do, in order: /dev/shm, masks and read-only kernel paths,
 /// volumes, the root, then the cgroup namespace.
 pub fn ops(plan: &Plan) -> Vec<Op> {
-    // Docker's /dev/shm: a tmpfs of its own, sized by --shm-size.
-    let mut ops = vec![Op::Mount {
-        source: String::new(),
-        target: "dev/shm".into(),
-        fstype: "tmpfs".into(),
-        flags: (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32,
-        data: format!("mode=1777,size={}", plan.shm_size),
-        kernel_fs: true,
-        shared: false,
-    }];
+    // The host's /sys, which init binds (a fresh sysfs needs a network
+    // namespace of our own), read-only all the way down; then docker's
+    // /dev/shm: a tmpfs of its own, sized by --shm-size.
+    let sys_attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    let sys_ro = Op::SetAttr { target: "sys".into(), attr: sys_attrs, recursive: true, kernel_fs: true };
+    let mut ops = vec![
+        sys_ro,
+        Op::Mount {
+            source: String::new(),
+            target: "dev/shm".into(),
+            fstype: "tmpfs".into(),
+            flags: (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32,
+            data: format!("mode=1777,size={}", plan.shm_size),
+            kernel_fs: true,
+            shared: false,
+        },
+    ];
     for path in MASKED_DIRS {
         ops.push(Op::Mount {
             source: String::new(),

@@ -20,8 +20,25 @@ unsafe impl Sync for ChildStack {}
 static CHILD_STACK: ChildStack = ChildStack(UnsafeCell::new([0; CHILD_STACK_SIZE]));
 static STACK_TAKEN: AtomicBool = AtomicBool::new(false);
 
+/// Whether the container got a user namespace of its own.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UserNs {
+    /// The usual: root inside is the caller (or its range) outside.
+    Own,
+    /// The kernel refuses new user namespaces (user.max_user_namespaces=0:
+    /// ENOSPC; built without CONFIG_USER_NS: EINVAL) and the caller is root:
+    /// the container runs as the host's root, held in by docker's capability
+    /// set, seccomp and no_new_privs, as docker and runc run rootful ones.
+    HostRoot,
+}
+
 /// Clone a process into new namespaces that runs `child`, which must exec or
 /// exit, and return its pid. Call it once per process.
+///
+/// Where the kernel refuses a user namespace and we are root, the clone is
+/// tried once more without one (UserNs::HostRoot). Deciding it here rather
+/// than up front costs the common path nothing: no sysctl is read before a
+/// clone that works.
 ///
 /// The child shares this process's memory (CLONE_VM, as posix_spawn does):
 /// copying the launcher's page tables, and the copy-on-write faults the
@@ -32,7 +49,7 @@ static STACK_TAKEN: AtomicBool = AtomicBool::new(false);
 /// it on every early return (run.rs, `Container`) before that memory goes. Its
 /// descriptors and signal handlers are its own copies (no CLONE_FILES or
 /// CLONE_SIGHAND). The caller must be single-threaded.
-pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<libc::pid_t> {
+pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<(libc::pid_t, UserNs)> {
     extern "C" fn start<F: FnOnce()>(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: `arg` points at the `F` written at the top of the child's
         // stack, which nothing else touches; it is moved out once, here.
@@ -57,20 +74,44 @@ pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<libc:
     // `child` is written below its top, 16-byte aligned, and the child's stack
     // starts below that. `start` runs it there; it execs or exits. The
     // child's constraints are the caller's, as documented above.
-    let pid = unsafe {
+    let slot = unsafe {
         let slot = CHILD_STACK.0.get().cast::<u8>().add(CHILD_STACK_SIZE - room);
         std::ptr::write(slot.cast::<F>(), child);
-        libc::clone(start::<F>, slot.cast(), flags, slot.cast())
+        slot
     };
-    match pid {
-        -1 => Err(io::Error::last_os_error()),
-        pid => Ok(pid),
+    // SAFETY: as above. A clone that failed started no child, so the closure
+    // is still in its slot, unread, for the second try.
+    let clone = |flags| unsafe { libc::clone(start::<F>, slot.cast(), flags, slot.cast()) };
+    let pid = clone(flags);
+    if pid != -1 {
+        return Ok((pid, UserNs::Own));
     }
+    let err = io::Error::last_os_error();
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root && userns_refused(&err) {
+        match clone(flags & !libc::CLONE_NEWUSER) {
+            -1 => return Err(io::Error::last_os_error()),
+            pid => return Ok((pid, UserNs::HostRoot)),
+        }
+    }
+    Err(err)
+}
+
+/// The errors of a kernel that makes no user namespaces at all, for anyone:
+/// ENOSPC under user.max_user_namespaces=0 (or its count used up), EINVAL
+/// when built without CONFIG_USER_NS. EPERM (a policy that singles out the
+/// caller, such as a seccomp filter) is no such kernel.
+pub fn userns_refused(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EINVAL))
 }
 
 /// Why the kernel may refuse a new user namespace, for the error message.
 pub fn userns_blocker() -> String {
     let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    if !std::path::Path::new("/proc/self/ns/user").exists() {
+        return "rootless containers need user namespaces, and this kernel is built without them (CONFIG_USER_NS): use a kernel with CONFIG_USER_NS=y, or run as root".into();
+    }
     if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
         return "unprivileged user namespaces are disabled: run `sudo sysctl kernel.unprivileged_userns_clone=1`, or run as root".into();
     }
@@ -78,7 +119,7 @@ pub fn userns_blocker() -> String {
         return "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1): run `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`, add an AppArmor profile allowing `userns` for launcher, or run as root".into();
     }
     if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
-        return "user namespaces are disabled (user.max_user_namespaces=0): run `sudo sysctl user.max_user_namespaces=15000`".into();
+        return "rootless containers need user namespaces, and this kernel has them turned off (user.max_user_namespaces=0): enable them with `sudo sysctl -w user.max_user_namespaces=15000`, or run as root".into();
     }
     "the kernel or a security policy (seccomp, SELinux, a container you are in) refused new namespaces: run `launcher check` to see what this host supports".into()
 }

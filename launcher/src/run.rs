@@ -12,7 +12,8 @@ use crate::child::{self, InitCommand};
 use crate::idmap::IdMap;
 use crate::initexe;
 use crate::mounts;
-use crate::namespaces;
+use crate::namespaces::{self, UserNs};
+use crate::remount;
 use crate::seccomp;
 use crate::signals::{self, SignalFd};
 use crate::spec::Spec;
@@ -50,7 +51,7 @@ fn start_and_wait(
     let command = init_command(spec);
     let security = &spec.security;
     mounts::make_mount_points(&spec.rootfs, &security.volumes)?;
-    let config = config_record(spec);
+    let config = config_record(spec, trace)?;
     // Queued for init before the clone: sharing our CPU, the child often runs
     // only once we sleep, so every step between "go" and that sleep delays it.
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
@@ -61,7 +62,7 @@ fn start_and_wait(
     // Plain numbers for the child, which runs in our memory (see clone_container).
     let fds = (theirs.as_raw_fd(), go.as_raw_fd(), init.as_raw_fd());
     let command = &command;
-    let pid = namespaces::clone_container(security.no_network, move || {
+    let (pid, userns) = namespaces::clone_container(security.no_network, move || {
         child::exec_init(fds.0, fds.1, fds.2, command)
     })
     .map_err(|e| {
@@ -74,8 +75,14 @@ fn start_and_wait(
     drop(theirs);
     trace.mark("cloned");
 
-    idmap.write(container.pid)?;
-    trace.mark("id maps written");
+    match userns {
+        UserNs::Own => {
+            trace.note(|| format!("isolation: a user namespace of its own; {}", idmap.describe()));
+            idmap.write(container.pid)?;
+            trace.mark("id maps written");
+        }
+        UserNs::HostRoot => trace.note(|| format!("isolation: {NO_USERNS}")),
+    }
     go.release().map_err(|e| format!("release the container: {e}"))?;
     drop((go, init));
     trace.mark("released");
@@ -97,7 +104,10 @@ fn start_and_wait(
         }
         trace.mark("cgroup made");
         let fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
-        let view = if security.cgroupns { made.view_ops() } else { Vec::new() };
+        let mut view = if security.cgroupns { made.view_ops() } else { Vec::new() };
+        if !view.is_empty() && !remount::kernel_has_mount_setattr() {
+            view = remount::view_without_mount_setattr(view);
+        }
         match channel::send_fds(ours.as_raw_fd(), &channel::join_record(&view), &fds) {
             // init has already failed; the event loop reads its error record.
             Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
@@ -111,22 +121,32 @@ fn start_and_wait(
     Ok(code)
 }
 
+/// The isolation in force when the kernel refuses user namespaces to root.
+pub const NO_USERNS: &str = "no user namespace (the kernel refuses them): the container is the host's root, \
+     held in by docker's capabilities, seccomp and no_new_privs unless relaxed, as with docker and runc";
+
 /// The config record for init (README, "The config record"): everything it
 /// does besides running the command.
-pub(crate) fn config_record(spec: &Spec) -> Vec<u8> {
+pub(crate) fn config_record(spec: &Spec, trace: &Trace) -> Result<Vec<u8>, String> {
     let security = &spec.security;
     let filter =
         if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
-    let ops = mounts::ops(&mounts::Plan {
+    let mut ops = mounts::ops(&mounts::Plan {
         volumes: &security.volumes,
         read_only_root: security.read_only,
         shm_size: spec.shm_size,
         cgroupns: security.cgroupns,
         limits: !spec.limits.is_empty(),
     });
+    if !remount::kernel_has_mount_setattr() {
+        let table = remount::MountTable::read()?;
+        ops = remount::without_mount_setattr(ops, &table, &spec.rootfs, &security.volumes)?;
+        let remounts = ops.iter().filter(|op| op.is_remount()).count();
+        trace.note(|| format!("kernel: no mount_setattr (Linux < 5.12): {remounts} bind remounts make the read-only mounts instead"));
+    }
     // Only a pty has a size: without -t, no ioctl on our stdin and stdout.
     let tty = spec.tty.then(|| tty::window_size().map_or((24, 80), |ws| (ws.ws_row, ws.ws_col)));
-    channel::Config {
+    Ok(channel::Config {
         caps: security.caps,
         no_new_privs: security.no_new_privs,
         filter: &filter,
@@ -139,7 +159,7 @@ pub(crate) fn config_record(spec: &Spec) -> Vec<u8> {
         workdir: &spec.workdir,
         ops: &ops,
     }
-    .encode()
+    .encode())
 }
 
 /// init's argv and the command's environment. All else init learns from the

@@ -16,8 +16,20 @@ pub fn exit_code(wait_status: libc::c_int) -> i32 {
     }
 }
 
+/// The step named when the cloned child cannot exec init (child.rs).
+pub const INIT_EXEC_STEP: &str = "exec the init from its memfd";
+
 /// What to do about a failed step reported from inside the container.
 pub fn hint(step: &str, errno: i32) -> &'static str {
+    if step == INIT_EXEC_STEP {
+        // The launcher's own program, not the user's command, failed to start.
+        return match errno {
+            libc::ENOENT => "the kernel could not reach the launcher's memfd by /dev/fd/N nor /proc/self/fd/N: mount /proc on the host",
+            libc::EACCES | libc::EPERM => "a security policy (SELinux, AppArmor, seccomp) refuses to exec a memfd: allow it for the launcher",
+            libc::ENOEXEC => "this kernel cannot run the launcher's init: build the launcher for this machine's architecture",
+            _ => "",
+        };
+    }
     match (step.split(' ').next().unwrap_or(""), errno) {
         ("exec", libc::ENOENT) => {
             "check the command's path inside the rootfs (PATH is searched for names without '/')"
@@ -34,6 +46,9 @@ pub fn hint(step: &str, errno: i32) -> &'static str {
             "the rootfs must be on a filesystem that allows pivot_root: run `launcher check`"
         }
         ("chdir", libc::ENOENT | libc::ENOTDIR) => "the directory does not exist in the rootfs",
+        (_, libc::ENOSYS) => {
+            "this kernel lacks a system call the launcher needs (Linux 5.10 or later): `launcher check` lists what is missing"
+        }
         _ => "",
     }
 }
@@ -50,4 +65,18 @@ pub fn strerror(errno: i32) -> String {
 pub fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "launcher: {line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_exec_of_init_does_not_blame_the_command() {
+        let init = hint(INIT_EXEC_STEP, libc::ENOENT);
+        assert!(init.contains("/proc/self/fd/N"), "{init}");
+        assert!(!init.contains("command's path"), "{init}");
+        assert!(hint("exec /bin/nope", libc::ENOENT).contains("command's path"));
+        assert!(hint("mount /data", libc::ENOSYS).contains("Linux 5.10"));
+    }
 }

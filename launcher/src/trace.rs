@@ -40,6 +40,8 @@ struct On {
     start_ns: u64,
     /// (ns since start, process, phase), in the order they were recorded.
     events: RefCell<Vec<(u64, &'static str, &'static str)>>,
+    /// Facts about the run printed before the timings (the isolation in force).
+    notes: RefCell<Vec<String>>,
 }
 
 impl Trace {
@@ -48,7 +50,7 @@ impl Trace {
             // Two readings of the same clock a few ns apart: the error is the
             // same for every init stamp, so it cannot reorder them.
             let start_ns = monotonic_ns().saturating_sub(start.elapsed().as_nanos() as u64);
-            On { start, start_ns, events: RefCell::new(Vec::with_capacity(32)) }
+            On { start, start_ns, events: RefCell::new(Vec::with_capacity(32)), notes: RefCell::default() }
         });
         Trace { on }
     }
@@ -57,6 +59,13 @@ impl Trace {
         if let Some(on) = &self.on {
             let at = on.start.elapsed().as_nanos() as u64;
             on.events.borrow_mut().push((at, "launcher", phase));
+        }
+    }
+
+    /// A line printed before the timings, made only when tracing.
+    pub fn note(&self, line: impl FnOnce() -> String) {
+        if let Some(on) = &self.on {
+            on.notes.borrow_mut().push(line());
         }
     }
 
@@ -85,6 +94,9 @@ impl Trace {
     /// Prints everything recorded, in time order, on stderr.
     pub fn print(&self) {
         let Some(on) = &self.on else { return };
+        for note in on.notes.take() {
+            crate::status::say(&format!("trace {note}"));
+        }
         let mut events = on.events.take();
         events.sort_by_key(|&(at, _, _)| at);
         for (at, who, phase) in events {

@@ -28,7 +28,7 @@ const COMMAND_PHASES: [&str; 3] =
     ["forked", "signals unblocked, session (and tty) set", "caps and seccomp set: execve"];
 
 /// The trace lines of stderr ("launcher: trace   1234 us  init      started"),
-/// and every other line.
+/// and every other line but the trace's notes ("launcher: trace isolation: ...").
 fn parse(out: &Output) -> (Vec<Event>, Vec<String>) {
     let mut events = Vec::new();
     let mut other = Vec::new();
@@ -37,6 +37,9 @@ fn parse(out: &Output) -> (Vec<Event>, Vec<String>) {
             other.push(line.to_string());
             continue;
         };
+        if !rest.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
         let parsed = (|| {
             let (us, rest) = rest.trim_start().split_once(' ')?;
             let rest = rest.trim_start().strip_prefix("us")?.trim_start();
@@ -81,6 +84,12 @@ fn check_full_trace(out: &Output) -> Vec<Event> {
             stderr(out)
         );
     }
+    // Which isolation is in force, said once, before the timings.
+    let text = stderr(out);
+    let notes: Vec<&str> =
+        text.lines().filter_map(|l| l.strip_prefix("launcher: trace isolation: ")).collect();
+    assert_eq!(notes.len(), 1, "want one isolation note:\n{}", stderr(out));
+    assert!(notes[0].starts_with("a user namespace of its own; root inside is "), "{}", stderr(out));
     let at = |who, phase| position(&events, who, phase, out);
     let cloned = at("launcher", "cloned");
     let maps = at("launcher", "id maps written");

@@ -19,6 +19,7 @@ ROOT_LOGIN_CG=$CG/vm-login
 # itself and its container's init into a leaf of their own there (Rule::MoveSelf).
 ALONE_CG=$CG/vm-alone
 USER_SESSION_CG=$USER_CG/session
+VOL=/vol
 HOLDERS=
 T=/tmp/t
 passed=0
@@ -144,9 +145,95 @@ t_help() {
 
 t_check() {
 	launch $T.out $T.err check
+	if [ $USERNS = on ]; then want="isolation: *a user namespace of its own"; else want="isolation: *no user namespace"; fi
+	# What check says of the kernel's calls: mount_setattr came with Linux 5.12.
+	if [ "$KERNEL_VERSION" -lt 512 ]; then calls="missing mount_setattr (Linux 5.12)"; else calls="kernel calls: *ok:"; fi
 	if [ $rc != 0 ]; then
 		fail $n "launcher check exited $rc, want 0 on a pure cgroup v2 kernel"
 		show $T.out $T.err
+	elif ! grep -q "^$want" $T.out; then
+		fail $n "launcher check does not say '$want'"
+		show $T.out
+	elif ! grep -q "$calls" $T.out; then
+		fail $n "launcher check on Linux $(uname -r) does not say '$calls'"
+		show $T.out
+	else
+		echo "#   $n: $(grep -A1 '^kernel calls' $T.out | tr -s ' ' | tr '\n' ' ')"
+		pass $n
+	fi
+}
+
+# The isolation in force, seen from inside: a user namespace of its own (or, where the
+# kernel refuses them, the guest's, and --trace says so), docker's 14 capabilities,
+# no_new_privs and a seccomp filter either way.
+t_isolation() {
+	guest_ns=$(readlink /proc/self/ns/user)
+	launch $T.out $T.err run --trace --rootfs "$ROOTFS" -- /bin/sh -c '
+		readlink /proc/self/ns/user; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status'
+	inner=$(sed -n 1p $T.out)
+	caps=$(sed -n 's/^CapEff:[[:space:]]*//p' $T.out)
+	nnp=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' $T.out)
+	filter=$(sed -n 's/^Seccomp:[[:space:]]*//p' $T.out)
+	if [ $USERNS = on ]; then
+		same=no want="isolation: a user namespace of its own"
+	else
+		same=yes want="isolation: no user namespace"
+	fi
+	if [ "$inner" = "$guest_ns" ]; then is_same=yes; else is_same=no; fi
+	if [ $rc != 0 ]; then
+		fail $n "run --trace exited $rc, want 0"
+		show $T.out $T.err
+	elif [ -z "$inner" ] || [ $is_same != $same ]; then
+		fail $n "the container's user namespace is '$inner', the guest's '$guest_ns': want the same: $same"
+	elif ! grep -q "trace $want" $T.err; then
+		fail $n "--trace does not say '$want'"
+		show $T.err
+	elif [ "$caps" != 00000000a80425fb ] || [ "$nnp" != 1 ] || [ "$filter" != 2 ]; then
+		fail $n "inside: CapEff '$caps' (want docker's 00000000a80425fb), NoNewPrivs '$nnp' (1), Seccomp '$filter' (2)"
+	else
+		pass $n
+	fi
+}
+
+# --net none: a network namespace of its own, with lo up.
+t_net() {
+	guest_net=$(readlink /proc/self/ns/net)
+	launch $T.out $T.err run --net none --rootfs "$ROOTFS" -- /bin/sh -c 'readlink /proc/self/ns/net; ip -o link show'
+	inner=$(sed -n 1p $T.out)
+	links=$(sed -n '2,$p' $T.out)
+	if [ $rc != 0 ]; then
+		fail $n "run --net none exited $rc, want 0"
+		show $T.out $T.err
+	elif [ -z "$inner" ] || [ "$inner" = "$guest_net" ]; then
+		fail $n "the container's network namespace is '$inner', the guest's '$guest_net': want another"
+	elif [ "$(echo "$links" | wc -l)" != 1 ] || ! echo "$links" | grep -q "^1: lo: <LOOPBACK,UP"; then
+		fail $n "want lo alone and up, got: $links"
+	else
+		pass $n
+	fi
+}
+
+# Where the kernel makes no user namespaces, an ordinary user gets one line that says
+# rootless containers need them and how to turn them on, and exit status 125.
+t_userns_refused() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" -- /bin/true
+	lines=$(wc -l <$T.err)
+	if [ $rc != 125 ]; then
+		fail $n "run as $USER_NAME exited $rc, want 125"
+		show $T.out $T.err
+	elif [ "$lines" != 1 ] || ! grep -q "rootless containers need user namespaces" $T.err ||
+		! grep -q "sysctl -w user.max_user_namespaces=" $T.err; then
+		fail $n "want one line saying rootless containers need user namespaces and the sysctl that enables them, got $lines"
+		show $T.err
+		return
+	fi
+	launch $T.out $T.err check
+	if [ $rc = 0 ]; then
+		fail $n "launcher check exited 0 as $USER_NAME, want 1: run cannot work"
+		show $T.out
+	elif ! grep -q "rootless containers need" $T.out; then
+		fail $n "launcher check does not say that rootless containers need user namespaces"
+		show $T.out
 	else
 		pass $n
 	fi
@@ -307,11 +394,12 @@ t_pids() {
 }
 
 t_memory() {
-	# dd's 100 MB buffer is charged page by page as read() zero-fills it.
-	launch $T.out $T.err run --rootfs "$ROOTFS" --memory 50m -- \
-		/bin/dd if=/dev/zero of=/dev/null bs=100M count=1
+	# dd's 32 MB buffer is charged page by page as read() zero-fills it. Small enough for a
+	# guest with 64 MiB of RAM, where a larger limit would meet the kernel's own OOM killer.
+	launch $T.out $T.err run --rootfs "$ROOTFS" --memory 16m -- \
+		/bin/dd if=/dev/zero of=/dev/null bs=32M count=1
 	if [ $rc != 137 ]; then
-		fail $n "allocating 100 MB under --memory 50m: launcher exited $rc, want 137 (SIGKILL by the OOM killer)"
+		fail $n "allocating 32 MB under --memory 16m: launcher exited $rc, want 137 (SIGKILL by the OOM killer)"
 		show $T.out $T.err
 	elif ! grep -qi memory $T.err; then
 		fail $n "exit 137 as expected, but the launcher's stderr does not mention memory"
@@ -403,6 +491,39 @@ t_moveself() {
 	fi
 }
 
+# Read-only as asked, below every mount too: --read-only's root, a :ro volume with a mount
+# inside it (VOL/sub), the host's /sys with its cgroup2 mount, /proc/sys. Linux 5.12+ does it
+# with mount_setattr, older kernels with a remount of each mount.
+t_mounts() {
+	launch $T.out $T.err run --rootfs "$ROOTFS" --read-only -v "$VOL:/data:ro" -- /bin/sh -c '
+		checked=0 bad=
+		while read -r dev point fstype opts rest; do
+			case $point in
+			/ | /data | /data/* | /sys | /sys/* | /proc/sys)
+				checked=$((checked + 1))
+				case ",$opts," in *,ro,*) ;; *) bad="$bad $point($opts)" ;; esac
+				;;
+			esac
+		done </proc/mounts
+		for f in /x /data/x /data/sub/x /sys/fs/cgroup/x; do
+			if mkdir "$f" 2>/dev/null; then bad="$bad mkdir:$f"; fi
+		done
+		echo "checked=$checked writable=[$bad ]"'
+	got=$(cat $T.out)
+	checked=$(sed -n 's/^checked=\([0-9]*\) .*/\1/p' $T.out)
+	if [ $rc != 0 ]; then
+		fail $n "run --read-only -v $VOL:/data:ro exited $rc, want 0"
+		show $T.out $T.err
+	elif [ "${got#*writable=\[ \]}" = "$got" ]; then
+		fail $n "writable inside: $got"
+	elif ! [ "${checked:-0}" -ge 6 ]; then
+		fail $n "only ${checked:-0} of the mounts / /data /data/sub /sys /sys/fs/cgroup /proc/sys were found: $got"
+	else
+		echo "#   $n: $got"
+		pass $n
+	fi
+}
+
 t_limits() {
 	launch $T.out $T.err run --rootfs "$ROOTFS" --pids-limit 10 -- /bin/true
 	if [ $rc != 125 ]; then
@@ -443,12 +564,22 @@ prepare_user() {
 	[ -d "$USER_SESSION_CG" ] || mkdir "$USER_SESSION_CG" || return 1
 	chown $USER_ID:$USER_ID "$USER_SESSION_CG" "$USER_SESSION_CG/cgroup.procs" \
 		"$USER_SESSION_CG/cgroup.subtree_control" "$USER_SESSION_CG/cgroup.threads" || return 1
+	# A volume for t_mounts, readable by both, with a mount of its own inside.
+	mkdir -p "$VOL/sub" || return 1
+	mount -t tmpfs -o mode=755,nosuid vol-sub "$VOL/sub" || return 1
 	mkdir "$ROOT_LOGIN_CG" "$ALONE_CG" || return 1
 	hold "$ROOT_LOGIN_CG"
 	hold "$USER_SESSION_CG"
 }
 
-echo "# guest: $(uname -m), kernel $(uname -r), $(nproc) cpu(s), cgroup controllers: $(cat $CG/cgroup.controllers)"
+# A kernel that makes no user namespaces, for root either (make test-vm-kernels boots one
+# with sysctl.user.max_user_namespaces=0 on its command line).
+USERNS=on
+# 5.10 -> 510, 6.1 -> 601
+KERNEL_VERSION=$(uname -r | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/' | { read -r major minor && echo $((major * 100 + minor)); })
+[ "$(cat /proc/sys/user/max_user_namespaces)" = 0 ] && USERNS=off
+echo "# guest: $(uname -m), kernel $(uname -r), $(nproc) cpu(s), $(sed -n 's/^MemTotal: *//p' /proc/meminfo) RAM ($(sed -n 's/^MemAvailable: *//p' /proc/meminfo) available), cgroup controllers: $(cat $CG/cgroup.controllers)"
+echo "# guest: user namespaces $USERNS"
 echo "# guest: unprivileged_userns_clone=$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo n/a)"
 if ! prepare_user; then
 	fail prepare "could not set up user $USER_NAME ($USER_ID) and its cgroup $USER_CG"
@@ -469,9 +600,19 @@ suite() {
 		clean $n
 	done
 }
-suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace tty pids memory cpus cgroupns
+if [ $USERNS = on ]; then
+	suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace tty isolation mounts net pids memory cpus cgroupns
+else
+	# t_seccomp's probe is `unshare -U`, which this kernel refuses with or without the
+	# filter; t_isolation checks the filter is loaded.
+	suite root root "$ROOT_LOGIN_CG" help check smoke compat trace tty isolation mounts net pids memory cpus cgroupns
+fi
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
-suite user user "$USER_SESSION_CG" help check smoke seccomp pids memory cpus cgroupns
-suite user-outside-delegation user "" limits
+if [ $USERNS = on ]; then
+	suite user user "$USER_SESSION_CG" help check smoke seccomp isolation mounts net pids memory cpus cgroupns
+	suite user-outside-delegation user "" limits
+else
+	suite user user "$USER_SESSION_CG" help userns_refused
+fi
 echo "DONE $passed passed, $failed failed"
