@@ -307,7 +307,7 @@ impl<'a> EventLoop<'a> {
         match channel::recv(channel) {
             Ok(None) => {
                 self.channel = None;
-                self.command_started = self.error.is_none() && init_alive(self.pid);
+                self.command_started = self.error.is_none() && init_not_killed(self.pid);
                 self.trace.mark(match self.command_started {
                     true => "command exec'd (channel closed)",
                     false => "channel closed, no command",
@@ -346,15 +346,19 @@ impl<'a> EventLoop<'a> {
     }
 }
 
-/// Whether init is still running, without reaping it.
-fn init_alive(pid: libc::pid_t) -> bool {
+/// Whether init is running, or has exited by itself, without reaping it. With
+/// the channel closed and no error record, that means the command's exec
+/// succeeded: init closes its end only after it, and a short command may
+/// have ended, and init with it, before we read the close. A killed init
+/// (SIGKILL from outside, the OOM killer while it set up) started nothing.
+fn init_not_killed(pid: libc::pid_t) -> bool {
     // SAFETY: an all-zero siginfo_t is valid; waitid fills it.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
     // SAFETY: waitid writes into the live local `info`.
     let ret = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
     // SAFETY: si_pid is valid to read for a CLD_* siginfo (0 when nothing exited).
-    ret == 0 && unsafe { info.si_pid() } == 0
+    ret == 0 && (unsafe { info.si_pid() } == 0 || info.si_code == libc::CLD_EXITED)
 }
 
 /// Prints an error reported from inside the container, with what to do.
