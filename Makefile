@@ -32,7 +32,7 @@ help:
 	@echo '  make rootfs       Alpine mini root filesystem in $$ROOTFS (busybox one offline)'
 	@echo '  make test         cargo tests, the VM tests of every architecture, a quick benchmark'
 	@echo '  make test-vm [ARCH=...]  the tests in a qemu guest of ARCH with pure cgroup v2'
-	@echo '  make test-vm-kernels  the x86_64 tests on Linux 5.10, without user namespaces, in 96 MiB'
+	@echo '  make test-vm-kernels  the tests on Linux 5.10, without user namespaces, in 96 MiB (x86_64) and 64 MiB (aarch64)'
 	@echo '  make bench        compare start-up time with crun, runc, bwrap, ...'
 	@echo '  make bench-smoke  a short benchmark run (part of make test)'
 	@echo '  make lint         cargo fmt --check and clippy -D warnings'
@@ -84,6 +84,7 @@ test-vm-kernels: toolchain
 	ARCH=x86_64 VM_SUITE=bullseye VM_KERNEL_PKG=linux-image-amd64 scripts/test-vm.sh
 	ARCH=x86_64 VM_APPEND=sysctl.user.max_user_namespaces=0 scripts/test-vm.sh
 	ARCH=x86_64 VM_MEMORY=96M scripts/test-vm.sh
+	ARCH=aarch64 VM_MEMORY=64M scripts/test-vm.sh
 
 bench-smoke: build
 	bench/bench.sh --smoke

@@ -35,6 +35,9 @@ want_kernel_pkg=${VM_KERNEL_PKG:-} want_suite=${VM_SUITE:-} want_console=${VM_CO
 # shellcheck source=scripts/arch.sh
 . scripts/arch.sh
 arch_set "${ARCH:-}" || exit 1
+# The guest's userland (busybox) stays the architecture's own suite's when another
+# suite's kernel is booted: the tests rely on its applets (Debian 11's lacks timeout -k).
+BUSYBOX_SUITE=$VM_SUITE
 VM_KERNEL_PKG=${want_kernel_pkg:-$VM_KERNEL_PKG}
 VM_SUITE=${want_suite:-$VM_SUITE}
 VM_CONSOLE=${want_console:-$VM_CONSOLE}
@@ -43,9 +46,11 @@ QEMU_MACHINE=${VM_MACHINE:-$QEMU_MACHINE}
 MEMORY=${VM_MEMORY:-512M}
 if [ "$ARCH" = x86_64 ]; then TIMEOUT=${VM_TIMEOUT:-240}; else TIMEOUT=${VM_TIMEOUT:-900}; fi
 VM_DIR=target/vm/$ARCH
-# The host's kernel and busybox serve the x86_64 guest unless another kernel is asked for.
-use_host=
+# The host's kernel serves the x86_64 guest unless another kernel is asked for; its busybox
+# serves it always.
+use_host= host_busybox=
 [ "$ARCH" = x86_64 ] && [ -z "$want_kernel_pkg" ] && use_host=1
+[ "$ARCH" = x86_64 ] && host_busybox=1
 
 is_static() { python3 "$VMTOOL" is-static "$1"; }
 is_static_busybox() {
@@ -100,17 +105,17 @@ else
 		die "could not fetch $VM_KERNEL_PKG ($VM_SUITE, $DEB_ARCH) from Debian's archive"
 fi
 [ -r "$KERNEL" ] || die "$KERNEL is not readable by $(id -un): run as root or set VM_KERNEL to a readable kernel"
-if [ -n "$use_host" ]; then
+if [ -n "$host_busybox" ]; then
 	BUSYBOX=/bin/busybox
 else
-	BUSYBOX=$(fetch "$VM_SUITE" "$DEB_ARCH" busybox-static '*bin/busybox') ||
-		die "could not fetch busybox-static ($VM_SUITE, $DEB_ARCH) from Debian's archive"
+	BUSYBOX=$(fetch "$BUSYBOX_SUITE" "$DEB_ARCH" busybox-static '*bin/busybox') ||
+		die "could not fetch busybox-static ($BUSYBOX_SUITE, $DEB_ARCH) from Debian's archive"
 fi
 is_static "$BUSYBOX" || die "$BUSYBOX is not a static executable"
 COMPAT_BUSYBOX=
 if [ -n "$VM_COMPAT_ARCH" ]; then
-	COMPAT_BUSYBOX=$(fetch "$VM_SUITE" "$VM_COMPAT_ARCH" busybox-static '*bin/busybox') ||
-		die "could not fetch busybox-static ($VM_SUITE, $VM_COMPAT_ARCH) from Debian's archive"
+	COMPAT_BUSYBOX=$(fetch "$BUSYBOX_SUITE" "$VM_COMPAT_ARCH" busybox-static '*bin/busybox') ||
+		die "could not fetch busybox-static ($BUSYBOX_SUITE, $VM_COMPAT_ARCH) from Debian's archive"
 fi
 
 # --- 2. the static launcher ---
