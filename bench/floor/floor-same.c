@@ -180,10 +180,11 @@ static void container_mounts(void)
 	}
 
 	/* --cgroupns private without limits: a cgroup namespace, and an empty
-	 * read-only /sys/fs/cgroup (the container has no cgroup of its own). */
+	 * read-only /sys/fs/cgroup (the container has no cgroup of its own), a
+	 * bind of the masks' tmpfs as init makes it. */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		die("unshare", "cgroup namespace");
-	if (empty_tmpfs("sys/fs/cgroup") < 0)
+	if (mount(first, "sys/fs/cgroup", NULL, MS_BIND, NULL) < 0) /* the masks' empty tmpfs */
 		die("mount", "sys/fs/cgroup");
 
 	if (faccessat(AT_FDCWD, "tmp", W_OK, 0) < 0)

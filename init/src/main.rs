@@ -362,7 +362,7 @@ fn setup_mounts(cfg: &harden::Config) -> bool {
     // Where the rootfs's /tmp leads, inside the rootfs: distributions link it.
     let what = c"mount /tmp";
     let tmp = mount_point_in(c"tmp", RESOLVE_IN_ROOT, what);
-    if !writable(tmp) {
+    if !access(tmp, c".", W_OK) {
         let m = new_fs(
             c"tmpfs".as_ptr().cast(),
             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,

@@ -77,7 +77,8 @@ pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
 pub const SIGCHLD: u32 = 17;
 pub const CLONE_NEWCGROUP: usize = 0x0200_0000;
 
-const W_OK: usize = 2;
+pub const W_OK: usize = 2;
+pub const F_OK: usize = 0;
 const CLOCK_MONOTONIC: usize = 1;
 const MNT_DETACH: usize = 2;
 const S_IFREG: usize = 0o100000;
@@ -237,9 +238,11 @@ pub fn symlink(target: &CStr, dir: usize, link: &CStr) -> Res {
 }
 
 /// Whether we may write in the directory `dir` (an O_PATH descriptor will do).
-pub fn writable(dir: usize) -> bool {
-    // SAFETY: a literal path, NUL-terminated.
-    unsafe { syscall!(Sysno::faccessat, dir, c".".as_ptr(), W_OK) }.is_ok()
+/// faccessat(2): whether `dir`/`path` ("." for `dir` itself) allows `mode`
+/// (W_OK), or exists (F_OK).
+pub fn access(dir: usize, path: &CStr, mode: usize) -> bool {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { syscall!(Sysno::faccessat, dir, path.as_ptr(), mode) }.is_ok()
 }
 
 pub fn close(fd: usize) {

@@ -269,7 +269,12 @@ pub fn ops(plan: &Plan) -> Vec<Op> {
         // what its namespace's root holds is its launcher's, so it sees none.
         ops.push(Op::CgroupNs);
         if !plan.limits {
-            ops.push(new_fs("tmpfs", "sys/fs/cgroup", INERT, ""));
+            // The masks' empty read-only tmpfs: a bind of it costs less than a new one.
+            let mut empty = new_fs("tmpfs", "sys/fs/cgroup", INERT, "");
+            if let Op::Mount { shared, .. } = &mut empty {
+                *shared = true;
+            }
+            ops.push(empty);
         }
     }
     ops
