@@ -206,7 +206,14 @@ fn has_call(nr: libc::c_long, args: [libc::c_long; 4]) -> bool {
 /// The newer system calls `run` uses, and what happens without each.
 fn kernel_calls(r: &mut Report) {
     // (name, present, required, what happens without it)
-    let calls: [(&str, bool, bool, &str); 3] = [
+    let calls: [(&str, bool, bool, &str); 4] = [
+        (
+            "the mount API: fsopen, open_tree, move_mount (Linux 5.2)",
+            // A NULL filesystem name: EFAULT where the call exists.
+            has_call(libc::SYS_fsopen, [0, 0, 0, 0]),
+            true,
+            "FAIL: init makes and places every mount with it; run needs Linux 5.10 or later",
+        ),
         (
             "openat2 (Linux 5.6)",
             has_call(libc::SYS_openat2, [-1, 0, 0, 0]),
@@ -217,7 +224,7 @@ fn kernel_calls(r: &mut Report) {
             "close_range (Linux 5.9)",
             has_call(libc::SYS_close_range, [1, 0, 0, 0]),
             false,
-            "descriptors leaked to the launcher by its caller reach the container",
+            "descriptors leaked to the launcher by its caller reach the container, and PID 1 keeps its own open",
         ),
         (
             "mount_setattr (Linux 5.12)",
