@@ -22,8 +22,9 @@ struct HostDir(PathBuf);
 
 impl HostDir {
     fn new(what: &str) -> HostDir {
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hostdir-{what}-{}", std::process::id()));
+        // Not below /tmp, the cargo target directory or the checkout, which may
+        // be anywhere (CI clones into /tmp): the /tmp test links /tmp to it.
+        let dir = Path::new("/var/tmp").join(format!("launcher-hostdir-{what}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("marker"), "host").unwrap();
