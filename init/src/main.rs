@@ -1,7 +1,8 @@
 //! launcher-init: PID 1 of a launcher container.
 //!
-//! `launcher-init ROOTFS HOSTNAME WORKDIR FLAGS WINSIZE CMD [ARGS...]`, with
-//! the command's environment as ours and fd 3 the channel to the launcher.
+//! `init -- CMD [ARGS...]`, with the command's environment as ours and fd 3
+//! the channel to the launcher, which sends everything else in the config
+//! record (harden.rs) first.
 //! It builds the container's mounts, pivots into the rootfs, starts CMD, then
 //! forwards signals to it and reaps zombies until CMD exits. Any failure
 //! before CMD runs is sent on the channel as `E` + errno + "step path" and

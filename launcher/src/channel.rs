@@ -8,7 +8,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 /// The fd number the child and init expect their end on.
 pub const CHILD_FD: RawFd = 3;
 /// Launcher to init: the container's cgroups are made; the record carries one
-/// write-only fd per hierarchy for init to join by (FLAGS has `g`).
+/// write-only fd per hierarchy for init to join by (the config's JOIN_CGROUP
+/// flag says one comes), and the ops of the container's view of its cgroup.
 pub const JOIN: u8 = b'J';
 /// The most fds init takes in one record (init/src/sys.rs, MAX_FDS).
 const MAX_FDS: usize = 4;
