@@ -79,7 +79,8 @@ pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
         cli::Parsed::Exit { text, .. } => return Err(text),
         cli::Parsed::Check => return Err("`launcher check` has no config record".into()),
     };
-    run::config_record(&spec, &trace::Trace::new(false, std::time::Instant::now()))
+    let has_setattr = remount::kernel_has_mount_setattr();
+    run::config_record(&spec, has_setattr, &trace::Trace::new(false, std::time::Instant::now()))
 }
 
 /// What std's start-up would do and the launcher needs (main.rs skips it):

@@ -270,11 +270,15 @@ pub fn ops(plan: &Plan) -> Vec<Op> {
         ops.push(Op::CgroupNs);
         if !plan.limits {
             // The masks' empty read-only tmpfs: a bind of it costs less than a new one.
-            let mut empty = new_fs("tmpfs", "sys/fs/cgroup", INERT, "");
-            if let Op::Mount { shared, .. } = &mut empty {
-                *shared = true;
-            }
-            ops.push(empty);
+            ops.push(Op::Mount {
+                source: String::new(),
+                target: "sys/fs/cgroup".into(),
+                fstype: "tmpfs".into(),
+                flags: INERT,
+                data: String::new(),
+                kernel_fs: true,
+                shared: true,
+            });
         }
     }
     ops

@@ -51,7 +51,9 @@ fn start_and_wait(
     let command = init_command(spec);
     let security = &spec.security;
     mounts::make_mount_points(&spec.rootfs, &security.volumes)?;
-    let config = config_record(spec, trace)?;
+    // Probed once: the config's read-only mounts and the cgroup view's both depend on it.
+    let has_setattr = remount::kernel_has_mount_setattr();
+    let config = config_record(spec, has_setattr, trace)?;
     // Queued for init before the clone: sharing our CPU, the child often runs
     // only once we sleep, so every step between "go" and that sleep delays it.
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
@@ -105,7 +107,7 @@ fn start_and_wait(
         trace.mark("cgroup made");
         let fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
         let mut view = if security.cgroupns { made.view_ops() } else { Vec::new() };
-        if !view.is_empty() && !remount::kernel_has_mount_setattr() {
+        if !has_setattr {
             view = remount::view_without_mount_setattr(view);
         }
         match channel::send_fds(ours.as_raw_fd(), &channel::join_record(&view), &fds) {
@@ -127,7 +129,9 @@ pub const NO_USERNS: &str = "no user namespace (the kernel refuses them): the co
 
 /// The config record for init (README, "The config record"): everything it
 /// does besides running the command.
-pub(crate) fn config_record(spec: &Spec, trace: &Trace) -> Result<Vec<u8>, String> {
+/// `has_setattr`: whether the kernel has mount_setattr (Linux 5.12), or needs
+/// the read-only mounts made by remounts.
+pub(crate) fn config_record(spec: &Spec, has_setattr: bool, trace: &Trace) -> Result<Vec<u8>, String> {
     let security = &spec.security;
     let filter =
         if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
@@ -138,7 +142,7 @@ pub(crate) fn config_record(spec: &Spec, trace: &Trace) -> Result<Vec<u8>, Strin
         cgroupns: security.cgroupns,
         limits: !spec.limits.is_empty(),
     });
-    if !remount::kernel_has_mount_setattr() {
+    if !has_setattr {
         let table = remount::MountTable::read()?;
         ops = remount::without_mount_setattr(ops, &table, &spec.rootfs, &security.volumes)?;
         let remounts = ops.iter().filter(|op| op.is_remount()).count();
