@@ -16,6 +16,7 @@ mod idmap;
 mod initexe;
 mod mounts;
 mod namespaces;
+mod oci;
 mod remount;
 mod run;
 mod seccomp;
