@@ -2,3 +2,5 @@
 //! ...), which engines such as podman, containerd and docker call, each verb
 //! a new process. JSON is parsed only on this path: `launcher run` never
 //! pays for it.
+
+pub(crate) mod state;
