@@ -28,6 +28,42 @@ pub struct Spec {
     /// Bytes of the /dev/shm tmpfs.
     pub shm_size: u64,
     pub security: Security,
+    pub namespaces: Namespaces,
+    /// The container's cgroup at this path below each hierarchy's root,
+    /// instead of `launcher-<pid>` below `cgroup_parent` (OCI cgroupsPath).
+    pub cgroup_path: Option<PathBuf>,
+    /// (RLIMIT_*, soft, hard) set on init, inherited by the command.
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// Written to init's /proc/PID/oom_score_adj; the command inherits it.
+    pub oom_score_adj: Option<i32>,
+    /// A message queue filesystem at /dev/mqueue.
+    pub mqueue: bool,
+    /// Masked (and whether a directory) and read-only paths beyond docker's,
+    /// relative: `proc/...`, `sys/...`.
+    pub extra_masked: Vec<(String, bool)>,
+    pub extra_read_only: Vec<String>,
+    /// The rootfs mounted nodev.
+    pub nodev_root: bool,
+}
+
+/// Which namespaces the container gets beyond PID, mount, UTS and IPC, which
+/// it always has.
+pub struct Namespaces {
+    /// A user namespace of its own (without: only root may run it, and the
+    /// container's root is the host's, as with rootful docker).
+    pub user: bool,
+    /// The uid and gid maps to write, as root (`ID OUTSIDE COUNT` lines);
+    /// None: the launcher's choice (idmap.rs).
+    pub id_maps: Option<(String, String)>,
+    /// Namespaces to enter (setns) before the clone, CLONE_NEW* and path:
+    /// e.g. the network namespace an engine made.
+    pub join: Vec<(libc::c_int, PathBuf)>,
+}
+
+impl Default for Namespaces {
+    fn default() -> Self {
+        Namespaces { user: true, id_maps: None, join: Vec::new() }
+    }
 }
 
 /// Least privilege inside, docker's defaults unless relaxed.
@@ -49,7 +85,7 @@ pub struct Security {
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Docker's /dev/shm size.
-const DEFAULT_SHM_SIZE: u64 = 64 << 20;
+pub(crate) const DEFAULT_SHM_SIZE: u64 = 64 << 20;
 
 /// Linux's limit on a hostname (HOST_NAME_MAX).
 const HOST_NAME_MAX: usize = 64;
@@ -84,7 +120,35 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
     };
     let security = security(&input, &rootfs)?;
     let env = environment(&input.hostname, input.tty, input.env)?;
-    let mut all = input.command.iter().chain(env.iter());
+    check_strings(&input.command, &env)?;
+    Ok(Spec {
+        rootfs,
+        hostname: input.hostname,
+        env,
+        workdir: input.workdir,
+        tty: input.tty,
+        interactive: input.interactive,
+        command: input.command,
+        limits,
+        cgroup_parent: input.cgroup_parent,
+        stop_timeout: Duration::from_secs(input.stop_timeout),
+        trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
+        shm_size,
+        security,
+        namespaces: Namespaces::default(),
+        cgroup_path: None,
+        rlimits: Vec::new(),
+        oom_score_adj: None,
+        mqueue: false,
+        extra_masked: Vec::new(),
+        extra_read_only: Vec::new(),
+        nodev_root: false,
+    })
+}
+
+/// What the kernel's execve would refuse, said before anything starts.
+pub(crate) fn check_strings(command: &[String], env: &[String]) -> Result<(), String> {
+    let mut all = command.iter().chain(env.iter());
     if let Some(bad) = all.clone().find(|s| s.contains('\0')) {
         return Err(format!(
             "argument or variable {bad:?} contains a NUL byte, which cannot be passed to a program"
@@ -102,21 +166,7 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
             "the command's arguments and environment are {bytes} bytes, over the {MAX_ARGS_BYTES}-byte limit the kernel accepts: pass large data through stdin or a file"
         ));
     }
-    Ok(Spec {
-        rootfs,
-        hostname: input.hostname,
-        env,
-        workdir: input.workdir,
-        tty: input.tty,
-        interactive: input.interactive,
-        command: input.command,
-        limits,
-        cgroup_parent: input.cgroup_parent,
-        stop_timeout: Duration::from_secs(input.stop_timeout),
-        trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
-        shm_size,
-        security,
-    })
+    Ok(())
 }
 
 /// Parses an optional value, naming the option in the error.
@@ -128,7 +178,7 @@ fn option<T>(
     value.as_deref().map(|v| parse(v).map_err(|e| format!("{name} {v:?}: {e}"))).transpose()
 }
 
-fn check_hostname(name: &str) -> Result<(), String> {
+pub(crate) fn check_hostname(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > HOST_NAME_MAX {
         return Err(format!(
             "--hostname {name:?}: must be 1 to {HOST_NAME_MAX} bytes long, this is {}",
@@ -183,14 +233,14 @@ fn canonical_dir(path: &str) -> std::io::Result<PathBuf> {
     }
 }
 
-fn check_workdir(dir: &str) -> Result<(), String> {
+pub(crate) fn check_workdir(dir: &str) -> Result<(), String> {
     if !dir.starts_with('/') || dir.contains('\0') {
         return Err(format!("--workdir {dir:?}: must be an absolute path inside the container, e.g. /root"));
     }
     Ok(())
 }
 
-fn check_rootfs(path: &str) -> Result<PathBuf, String> {
+pub(crate) fn check_rootfs(path: &str) -> Result<PathBuf, String> {
     let canonical = canonical_dir(path).map_err(|e| {
         if e.raw_os_error() == Some(libc::ENOTDIR) {
             return format!("rootfs {path}: not a directory: --rootfs takes a root filesystem directory");
