@@ -157,23 +157,37 @@ pub struct Plan<'a> {
     /// Device nodes of the rootfs unusable (nodev): an OCI config's device
     /// rules, which a device cgroup would enforce, forbid them.
     pub nodev_root: bool,
+    /// tmpfs mounts in the rootfs (an OCI config's), before the volumes.
+    pub tmpfs: &'a [Tmpfs],
+}
+
+/// A tmpfs at `target` (relative, resolved in the rootfs), with MS_* flags
+/// and mount(8)-style data ("mode=755,size=65536k").
+#[derive(Debug)]
+pub struct Tmpfs {
+    pub target: PathBuf,
+    pub flags: u32,
+    pub data: String,
 }
 
 /// Makes each volume's mount point in the rootfs, as docker does: a
 /// directory (and its parents) for a directory, an empty file for a file.
 /// Every step is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT), so a
 /// symlink in it, even one swapped in meanwhile, cannot lead out.
-pub fn make_mount_points(rootfs: &Path, volumes: &[Volume]) -> Result<(), String> {
-    if volumes.is_empty() {
+/// `dirs`: more mount points that are directories (tmpfs).
+pub fn make_mount_points(rootfs: &Path, volumes: &[Volume], dirs: &[&Path]) -> Result<(), String> {
+    if volumes.is_empty() && dirs.is_empty() {
         return Ok(());
     }
     let root = std::fs::File::open(rootfs).map_err(|e| format!("rootfs {}: {e}", rootfs.display()))?;
-    for volume in volumes {
-        let fail = |e: std::io::Error| {
-            format!("-v {}: make its mount point in the rootfs: {e}", volume.target.display())
-        };
-        let target = &volume.target;
-        let dir = if volume.source.is_dir() { Some(target.as_path()) } else { target.parent() };
+    let points = volumes
+        .iter()
+        .map(|v| (v.target.as_path(), v.source.is_dir()))
+        .chain(dirs.iter().map(|d| (*d, true)));
+    for (target, is_dir) in points {
+        let fail =
+            |e: std::io::Error| format!("-v {}: make its mount point in the rootfs: {e}", target.display());
+        let dir = if is_dir { Some(target) } else { target.parent() };
         let mut prefix = PathBuf::new();
         for part in dir.iter().flat_map(|d| d.components()) {
             let parent = open_in_root(&root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(fail)?;
@@ -188,7 +202,7 @@ pub fn make_mount_points(rootfs: &Path, volumes: &[Volume]) -> Result<(), String
                 }
             }
         }
-        if !volume.source.is_dir() {
+        if !is_dir {
             let flags = libc::O_CREAT | libc::O_WRONLY;
             open_in_root(&root, target, flags, 0o644).map_err(fail)?;
         }
@@ -266,6 +280,17 @@ pub fn ops(plan: &Plan) -> Vec<Op> {
             attr: MOUNT_ATTR_RDONLY,
             recursive: true,
             kernel_fs: true,
+        });
+    }
+    for t in plan.tmpfs {
+        ops.push(Op::Mount {
+            source: String::new(),
+            target: t.target.to_string_lossy().into_owned(),
+            fstype: "tmpfs".into(),
+            flags: t.flags,
+            data: t.data.clone(),
+            kernel_fs: false,
+            shared: false,
         });
     }
     for volume in plan.volumes {
@@ -455,6 +480,7 @@ mod tests {
             extra_masked: &[],
             extra_read_only: &[],
             nodev_root: false,
+            tmpfs: &[],
         };
         let ops = ops(&plan);
         let root_ro =

@@ -323,6 +323,7 @@ mod tests {
             extra_masked: &[],
             extra_read_only: &[],
             nodev_root: true,
+            tmpfs: &[],
         };
         let ops = crate::mounts::ops(&plan);
         for (i, op) in ops.iter().enumerate() {

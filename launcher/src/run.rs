@@ -82,7 +82,8 @@ pub fn launch(
     // Boxed: the child reads it where it is while `Launched` moves.
     let command = Box::new(init_command(spec));
     let security = &spec.security;
-    mounts::make_mount_points(&spec.rootfs, &security.volumes)?;
+    let tmpfs_points: Vec<&Path> = spec.tmpfs.iter().map(|t| t.target.as_path()).collect();
+    mounts::make_mount_points(&spec.rootfs, &security.volumes, &tmpfs_points)?;
     // Probed once: the config's read-only mounts and the cgroup view's both depend on it.
     let has_setattr = remount::kernel_has_mount_setattr();
     let config = config_record(spec, has_setattr, mode == Mode::Created, trace)?;
@@ -234,6 +235,7 @@ pub(crate) fn config_record(
         extra_masked: &spec.extra_masked,
         extra_read_only: &spec.extra_read_only,
         nodev_root: spec.nodev_root,
+        tmpfs: &spec.tmpfs,
     });
     if !has_setattr {
         let table = remount::MountTable::read()?;

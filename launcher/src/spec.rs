@@ -44,6 +44,7 @@ pub struct Spec {
     pub extra_read_only: Vec<String>,
     /// The rootfs mounted nodev.
     pub nodev_root: bool,
+    pub tmpfs: Vec<crate::mounts::Tmpfs>,
 }
 
 /// Which namespaces the container gets beyond PID, mount, UTS and IPC, which
@@ -143,6 +144,7 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
         extra_masked: Vec::new(),
         extra_read_only: Vec::new(),
         nodev_root: false,
+        tmpfs: Vec::new(),
     })
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::hooks::{Hook, Hooks};
 use super::process;
 use crate::cgroup::Limits;
-use crate::mounts::{self, Volume, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
+use crate::mounts::{self, Tmpfs, Volume, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
 use crate::size::{Cpus, Swap};
 use crate::spec::{self, Namespaces, Security, Spec};
 
@@ -138,6 +138,7 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
     let mut volumes = Vec::new();
     let mut shm_size = spec::DEFAULT_SHM_SIZE;
     let mut mqueue = false;
+    let mut tmpfs = Vec::new();
     for (i, m) in array(&c["mounts"], "mounts")?.iter().enumerate() {
         let field = format!("mounts[{i}]");
         match mount(m, &field, &rootfs)? {
@@ -145,6 +146,7 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
             Mount::Shm(size) => shm_size = size.unwrap_or(shm_size),
             Mount::Mqueue => mqueue = true,
             Mount::Bind(v) => volumes.push(v),
+            Mount::Tmpfs(t) => tmpfs.push(t),
         }
     }
     let (extra_masked, extra_read_only) = kernel_paths(linux)?;
@@ -189,6 +191,7 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
         extra_masked,
         extra_read_only,
         nodev_root: deny_devices,
+        tmpfs,
     };
     Ok(Bundle { spec, hooks: hooks(&c["hooks"])?, annotations: c["annotations"].clone(), seccomp })
 }
@@ -323,6 +326,7 @@ enum Mount {
     Shm(Option<u64>),
     Mqueue,
     Bind(Volume),
+    Tmpfs(Tmpfs),
 }
 
 fn mount(m: &Value, field: &str, rootfs: &Path) -> Result<Mount, String> {
@@ -341,19 +345,14 @@ fn mount(m: &Value, field: &str, rootfs: &Path) -> Result<Mount, String> {
                 size.map(crate::size::parse_size).transpose().map(Mount::Shm).map_err(|e| format!("{field}.options size: {e}"))
             }
             ("/dev/mqueue", "mqueue") => Ok(Mount::Mqueue),
+            (_, "tmpfs") => tmpfs(dest, &options, field, rootfs).map(Mount::Tmpfs),
             _ => Err(format!("{field}: a {kind} mount on {dest} is not supported (supported: bind mounts, and /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, /sys/fs/cgroup as the runtime makes them)")),
         };
     }
     let source =
         string(&m["source"], &format!("{field}.source"))?.ok_or(format!("{field}.source: missing"))?;
     let source = std::fs::canonicalize(source).map_err(|e| format!("{field}.source {source}: {e}"))?;
-    if !dest.starts_with('/') || Path::new(dest).components().any(|c| c == std::path::Component::ParentDir) {
-        return Err(format!("{field}.destination {dest:?}: must be absolute, without '..'"));
-    }
-    let target = mounts::resolve_in_root(rootfs, Path::new(dest)).map_err(|e| format!("{field}: {e}"))?;
-    if target.as_os_str().is_empty() {
-        return Err(format!("{field}: cannot mount over the container's root"));
-    }
+    let target = target_in_root(dest, field, rootfs)?;
     let mut attrs = 0;
     let mut read_only = false;
     for o in &options {
@@ -371,6 +370,42 @@ fn mount(m: &Value, field: &str, rootfs: &Path) -> Result<Mount, String> {
         }
     }
     Ok(Mount::Bind(Volume { source, target, read_only, attrs }))
+}
+
+fn tmpfs(dest: &str, options: &[String], field: &str, rootfs: &Path) -> Result<Tmpfs, String> {
+    let target = target_in_root(dest, field, rootfs)?;
+    let mut flags = 0;
+    let mut data = Vec::new();
+    for o in options {
+        match o.as_str() {
+            "ro" => flags |= libc::MS_RDONLY as u32,
+            "nosuid" => flags |= libc::MS_NOSUID as u32,
+            "nodev" => flags |= libc::MS_NODEV as u32,
+            "noexec" => flags |= libc::MS_NOEXEC as u32,
+            "rw" | "suid" | "dev" | "exec" | "relatime" | "norelatime" | "strictatime" | "noatime"
+            | "private" | "rprivate" | "tmpcopyup" => {}
+            o if ["mode=", "size=", "uid=", "gid=", "nr_inodes=", "nr_blocks="]
+                .iter()
+                .any(|k| o.starts_with(k)) =>
+            {
+                data.push(o)
+            }
+            other => return Err(format!("{field}.options {other:?}: not supported on a tmpfs")),
+        }
+    }
+    Ok(Tmpfs { target, flags, data: data.join(",") })
+}
+
+/// `dest` inside the rootfs, links resolved there; never the root itself.
+fn target_in_root(dest: &str, field: &str, rootfs: &Path) -> Result<PathBuf, String> {
+    if !dest.starts_with('/') || Path::new(dest).components().any(|c| c == std::path::Component::ParentDir) {
+        return Err(format!("{field}.destination {dest:?}: must be absolute, without '..'"));
+    }
+    let target = mounts::resolve_in_root(rootfs, Path::new(dest)).map_err(|e| format!("{field}: {e}"))?;
+    if target.as_os_str().is_empty() {
+        return Err(format!("{field}: cannot mount over the container's root"));
+    }
+    Ok(target)
 }
 
 /// The config's masked and read-only paths that docker's defaults, which

@@ -146,6 +146,18 @@ fn wait_for_pty(channel: &OwnedFd) -> Result<OwnedFd, String> {
 }
 
 pub fn init_error(errno: i32, text: &str) -> String {
+    // In the words engines look for to tell 127 from 126 (podman, docker).
+    if text.starts_with("exec ") {
+        match errno {
+            libc::ENOENT | libc::ENOTDIR => {
+                return format!(
+                    "container init: {text}: executable file not found in $PATH: no such file or directory"
+                )
+            }
+            libc::EACCES | libc::EPERM => return format!("container init: {text}: permission denied"),
+            _ => {}
+        }
+    }
     match errno {
         0 => format!("container init: {text}"),
         _ => format!("container init: {text}: {}", crate::status::strerror(errno)),
