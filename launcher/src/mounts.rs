@@ -502,6 +502,7 @@ mod tests {
             extra_masked: &[],
             extra_read_only: &[],
             nodev_root: false,
+            tmpfs: &[],
         };
         let view = cgroup_view(&[("memory".into(), "memory".into())], true);
         for op in ops(&plan).iter().chain(&view) {
