@@ -197,6 +197,9 @@ fn limit_init(spec: &Spec, pid: libc::pid_t) -> Result<(), String> {
             return Err(format!("set rlimit {resource} to {soft}:{hard} on the container's init: {e}{hint}"));
         }
     }
+    if !spec.sysctl.is_empty() {
+        set_sysctls(&spec.sysctl, pid)?;
+    }
     if let Some(score) = spec.oom_score_adj {
         let path = format!("/proc/{pid}/oom_score_adj");
         std::fs::write(&path, score.to_string()).map_err(|e| {
@@ -209,6 +212,39 @@ fn limit_init(spec: &Spec, pid: libc::pid_t) -> Result<(), String> {
 /// The isolation in force when the kernel refuses user namespaces to root.
 pub const NO_USERNS: &str = "no user namespace (the kernel refuses them): the container is the host's root, \
      held in by docker's capabilities, seccomp and no_new_privs unless relaxed, as with docker and runc";
+
+/// Writes the sysctls from inside init's network and IPC namespaces (a
+/// sysctl's namespace is its writer's), then returns to ours.
+fn set_sysctls(sysctls: &[(String, String)], pid: libc::pid_t) -> Result<(), String> {
+    let open = |path: String| std::fs::File::open(&path).map_err(|e| format!("open {path}: {e}"));
+    let enter = |file: &std::fs::File, path: &str| {
+        // SAFETY: setns on a namespace fd we own.
+        match unsafe { libc::setns(file.as_raw_fd(), 0) } {
+            0 => Ok(()),
+            _ => Err(format!("join {path} to set sysctls: {}", std::io::Error::last_os_error())),
+        }
+    };
+    for ns in ["net", "ipc"] {
+        let ours = open(format!("/proc/self/ns/{ns}"))?;
+        let theirs = open(format!("/proc/{pid}/ns/{ns}"))?;
+        enter(&theirs, &format!("the container's {ns} namespace"))?;
+        let mut result = Ok(());
+        for (key, value) in sysctls {
+            let is_net = key.starts_with("net.");
+            if is_net != (ns == "net") {
+                continue;
+            }
+            let path = format!("/proc/sys/{}", key.replace('.', "/"));
+            if let Err(e) = std::fs::write(&path, value) {
+                result = Err(format!("sysctl {key}={value}: write {path}: {e}"));
+                break;
+            }
+        }
+        enter(&ours, &format!("our own {ns} namespace back"))?;
+        result?;
+    }
+    Ok(())
+}
 
 /// The config record for init (README, "The config record"): everything it
 /// does besides running the command.

@@ -45,6 +45,9 @@ pub struct Spec {
     /// The rootfs mounted nodev.
     pub nodev_root: bool,
     pub tmpfs: Vec<crate::mounts::Tmpfs>,
+    /// (key, value), namespaced ones only (net.*, IPC), set by the launcher
+    /// in the container's namespaces before it starts.
+    pub sysctl: Vec<(String, String)>,
 }
 
 /// Which namespaces the container gets beyond PID, mount, UTS and IPC, which
@@ -145,6 +148,7 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
         extra_read_only: Vec::new(),
         nodev_root: false,
         tmpfs: Vec::new(),
+        sysctl: Vec::new(),
     })
 }
 

@@ -113,9 +113,7 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
     if !array(&linux["devices"], "linux.devices")?.is_empty() {
         return Err("linux.devices: extra device nodes are not supported: the container gets /dev/null, zero, full, random, urandom, tty and a pty".into());
     }
-    if linux["sysctl"].as_object().is_some_and(|m| !m.is_empty()) {
-        return Err("linux.sysctl: setting sysctls is not supported".into());
-    }
+    let sysctl = sysctls(&linux["sysctl"])?;
     if let Some(label) = string(&linux["mountLabel"], "linux.mountLabel")?.filter(|l| !l.is_empty()) {
         if Path::new("/sys/fs/selinux/enforce").exists() {
             return Err(format!("linux.mountLabel {label:?}: SELinux labels cannot be applied by launcher"));
@@ -192,8 +190,28 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
         extra_read_only,
         nodev_root: deny_devices,
         tmpfs,
+        sysctl,
     };
     Ok(Bundle { spec, hooks: hooks(&c["hooks"])?, annotations: c["annotations"].clone(), seccomp })
+}
+
+/// The sysctls to set in the container's namespaces: those of its network
+/// (net.*) and IPC (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)
+/// namespaces; any other would change the host.
+fn sysctls(v: &Value) -> Result<Vec<(String, String)>, String> {
+    let Some(map) = v.as_object() else { return Ok(Vec::new()) };
+    let ipc = |k: &str| {
+        ["kernel.shm", "kernel.msg", "fs.mqueue."].iter().any(|p| k.starts_with(p)) || k == "kernel.sem"
+    };
+    map.iter()
+        .map(|(key, value)| {
+            let value = value.as_str().ok_or(format!("linux.sysctl.{key}: expected a string"))?;
+            if !(key.starts_with("net.") || ipc(key)) || key.contains("..") || key.contains('/') {
+                return Err(format!("linux.sysctl.{key}: not namespaced (only net.* and the IPC ones are): it would change the host"));
+            }
+            Ok((key.clone(), value.to_string()))
+        })
+        .collect()
 }
 
 fn seccomp(v: &Value) -> Result<Option<Vec<u8>>, String> {
@@ -298,17 +316,26 @@ fn resources(r: &Value) -> Result<(Limits, bool), String> {
         (Some(quota), period) => Some(Cpus { quota, period: period.unwrap_or(100_000) }),
         _ => None,
     };
+    if positive(&cpu["shares"]).is_some() {
+        return Err("linux.resources.cpu.shares: CPU weights are not supported; use a CPU quota".into());
+    }
+    // Zero, empty and null mean "not set" (docker sends a weight of 0).
+    fn set(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m.values().any(set),
+            Value::Array(a) => !a.is_empty(),
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            Value::String(s) => !s.is_empty(),
+            Value::Bool(b) => *b,
+            Value::Null => false,
+        }
+    }
     for (key, what) in [
         ("blockIO", "block I/O limits"),
         ("hugepageLimits", "huge page limits"),
         ("unified", "cgroup v2 files"),
     ] {
-        let set = match &r[key] {
-            Value::Object(m) => m.values().any(|v| !v.is_null() && v != &Value::Array(vec![])),
-            Value::Array(a) => !a.is_empty(),
-            _ => false,
-        };
-        if set {
+        if set(&r[key]) {
             return Err(format!("linux.resources.{key}: {what} are not supported"));
         }
     }
