@@ -16,7 +16,7 @@ use crate::namespaces::{self, UserNs};
 use crate::remount;
 use crate::seccomp;
 use crate::signals::{self, SignalFd};
-use crate::spec::Spec;
+use crate::spec::{Seccomp, Spec};
 use crate::status;
 use crate::trace::Trace;
 use crate::tty::{self, Relay};
@@ -133,8 +133,15 @@ pub const NO_USERNS: &str = "no user namespace (the kernel refuses them): the co
 /// the read-only mounts made by remounts.
 pub(crate) fn config_record(spec: &Spec, has_setattr: bool, trace: &Trace) -> Result<Vec<u8>, String> {
     let security = &spec.security;
-    let filter =
-        if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
+    let default_filter;
+    let filter: &[u8] = match &security.seccomp {
+        Seccomp::Off => &[],
+        Seccomp::Default => {
+            default_filter = seccomp::as_bytes(&seccomp::filter(security.caps));
+            &default_filter
+        }
+        Seccomp::Profile(program) => program,
+    };
     let mut ops = mounts::ops(&mounts::Plan {
         volumes: &security.volumes,
         read_only_root: security.read_only,
@@ -153,7 +160,7 @@ pub(crate) fn config_record(spec: &Spec, has_setattr: bool, trace: &Trace) -> Re
     Ok(channel::Config {
         caps: security.caps,
         no_new_privs: security.no_new_privs,
-        filter: &filter,
+        filter,
         loopback_up: security.no_network,
         tty,
         trace: spec.trace,
