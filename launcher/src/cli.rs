@@ -91,7 +91,7 @@ pub struct RunArgs {
     #[argh(option)]
     pub cap_drop: Vec<String>,
 
-    /// no-new-privileges=false or seccomp=unconfined to relax a default (repeatable)
+    /// no-new-privileges=false or seccomp=unconfined to relax a default, seccomp=FILE for a profile (repeatable)
     #[argh(option)]
     pub security_opt: Vec<String>,
 

@@ -16,7 +16,7 @@ use crate::namespaces::{self, UserNs};
 use crate::remount;
 use crate::seccomp;
 use crate::signals::{self, SignalFd};
-use crate::spec::Spec;
+use crate::spec::{Seccomp, Spec};
 use crate::status;
 use crate::trace::Trace;
 use crate::tty::{self, Relay};
@@ -259,8 +259,15 @@ pub(crate) fn config_record(
     trace: &Trace,
 ) -> Result<Vec<u8>, String> {
     let security = &spec.security;
-    let filter =
-        if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
+    let default_filter;
+    let filter: &[u8] = match &security.seccomp {
+        Seccomp::Off => &[],
+        Seccomp::Default => {
+            default_filter = seccomp::as_bytes(&seccomp::filter(security.caps));
+            &default_filter
+        }
+        Seccomp::Profile(program) => program,
+    };
     let mut ops = mounts::ops(&mounts::Plan {
         volumes: &security.volumes,
         read_only_root: security.read_only,
@@ -284,7 +291,7 @@ pub(crate) fn config_record(
     Ok(channel::Config {
         caps: security.caps,
         no_new_privs: security.no_new_privs,
-        filter: &filter,
+        filter,
         loopback_up: security.no_network,
         tty,
         trace: spec.trace,

@@ -75,7 +75,7 @@ pub struct Security {
     /// The command's capabilities (bounding, permitted, effective, inheritable).
     pub caps: u64,
     pub no_new_privs: bool,
-    pub seccomp: bool,
+    pub seccomp: Seccomp,
     pub read_only: bool,
     /// A network namespace of its own with only `lo` (`--net none`).
     pub no_network: bool,
@@ -83,6 +83,16 @@ pub struct Security {
     /// (`--cgroupns private`, the default).
     pub cgroupns: bool,
     pub volumes: Vec<Volume>,
+}
+
+/// The seccomp filter the command runs under.
+pub enum Seccomp {
+    /// `--security-opt seccomp=unconfined`.
+    Off,
+    /// The launcher's own (seccomp.rs), for the container's capabilities.
+    Default,
+    /// A profile compiled for init (`--security-opt seccomp=FILE`, oci/seccomp.rs).
+    Profile(Vec<u8>),
 }
 
 /// Same default PATH as docker and the Alpine image.
@@ -267,7 +277,7 @@ fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
     let mut security = Security {
         caps: caps::effective_set(&input.cap_add, &input.cap_drop)?,
         no_new_privs: true,
-        seccomp: true,
+        seccomp: Seccomp::Default,
         read_only: input.read_only,
         no_network: match input.net.as_str() {
             "host" => false,
@@ -285,10 +295,15 @@ fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
         match opt.as_str() {
             "no-new-privileges" | "no-new-privileges=true" => security.no_new_privs = true,
             "no-new-privileges=false" => security.no_new_privs = false,
-            "seccomp=unconfined" => security.seccomp = false,
+            "seccomp=unconfined" => security.seccomp = Seccomp::Off,
+            other if other.starts_with("seccomp=") => {
+                let file = &other["seccomp=".len()..];
+                security.seccomp = Seccomp::Profile(crate::oci::seccomp::load(file, security.caps)?);
+            }
             other => {
                 return Err(format!(
-                    "--security-opt {other:?}: supported are no-new-privileges[=true|false] and seccomp=unconfined"
+                    "--security-opt {other:?}: supported are no-new-privileges[=true|false], \
+                     seccomp=unconfined and seccomp=PROFILE.json"
                 ))
             }
         }

@@ -161,7 +161,10 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
     let security = Security {
         caps,
         no_new_privs: p.no_new_privs,
-        seccomp: seccomp.is_some(),
+        seccomp: match &seccomp {
+            Some(program) => spec::Seccomp::Profile(program.clone()),
+            None => spec::Seccomp::Off,
+        },
         read_only: c["root"]["readonly"].as_bool().unwrap_or(false),
         no_network,
         cgroupns,
@@ -218,7 +221,7 @@ fn seccomp(v: &Value) -> Result<Option<Vec<u8>>, String> {
     if v.is_null() {
         return Ok(None);
     }
-    Err("linux.seccomp: OCI seccomp profiles are not supported yet".into())
+    super::seccomp::compile(v).map(Some)
 }
 
 /// (namespaces, a network namespace of its own, a cgroup namespace).

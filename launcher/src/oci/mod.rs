@@ -11,6 +11,7 @@ mod holder;
 mod hooks;
 mod lifecycle;
 mod process;
+pub(crate) mod seccomp;
 mod skeleton;
 pub(crate) mod state;
 
