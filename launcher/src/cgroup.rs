@@ -689,7 +689,6 @@ impl Cgroup {
     }
 
     /// The leaf directories (v1: one per hierarchy; v2: one).
-    #[cfg(test)]
     pub fn paths(&self) -> Vec<&Path> {
         self.leaves.iter().map(|l| l.path.as_path()).collect()
     }

@@ -351,16 +351,29 @@ fn run_bundle(root: &Path, args: &Parsed) -> Result<i32, String> {
     }
     let bundle = bundle_path(args)?;
     let loaded = config::load(&bundle, id)?;
-    let dir = Dir::create(root, id)?;
-    let path = dir.path.clone();
-    // The state a `state` or `kill` from elsewhere needs while we wait:
-    // written once init runs, as `run::run` has no hook for it, by the
-    // attached launcher itself. Kept simple: the directory and the lock
-    // are held for the whole run.
-    drop(dir);
+    // Made (so the id is ours), then unlocked: `state` and `kill` from
+    // elsewhere take the lock while we wait.
+    drop(Dir::create(root, id)?);
     let trace = Trace::new(loaded.spec.trace, std::time::Instant::now());
-    let code = run::run(&loaded.spec, &trace);
-    let _ = std::fs::remove_dir_all(&path);
+    let code = run::run_and_tell(&loaded.spec, &trace, |pid, cgroup| {
+        let start_time = state::proc_start_time(pid).map_or(0, |(t, _)| t);
+        let st = State {
+            id: id.to_string(),
+            pid,
+            start_time,
+            bundle: bundle.clone(),
+            status: Status::Running,
+            annotations: loaded.annotations.clone(),
+            created: state::now_rfc3339(),
+            cgroups: cgroup.map(|c| c.paths().iter().map(|p| p.to_path_buf()).collect()).unwrap_or_default(),
+            cgroup_parents: Vec::new(),
+            user_namespace: true,
+        };
+        Dir::open(root, id)?.save(&st)
+    });
+    if let Ok(dir) = Dir::open(root, id) {
+        let _ = dir.remove();
+    }
     code
 }
 
