@@ -206,7 +206,8 @@ fn config_fields_reach_the_container() {
 #[test]
 fn unsupported_fields_are_named() {
     require_root();
-    let cases: [(&str, fn(&mut Value)); 4] = [
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit); 4] = [
         ("linux.resources.cpu.cpus", |c| c["linux"]["resources"]["cpu"] = json!({"cpus": "0-1"})),
         ("linux.sysctl.kernel.hostname", |c| c["linux"]["sysctl"] = json!({"kernel.hostname": "x"})),
         ("mounts[5]: a nfs mount", |c| {
