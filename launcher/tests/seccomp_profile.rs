@@ -67,7 +67,6 @@ const SYNC: u32 = 162;
 const PERSONALITY: u32 = 135;
 const KEXEC_LOAD: u32 = 246;
 const PERF_EVENT_OPEN: u32 = 298;
-const SETNS: u32 = 308;
 const IO_URING_SETUP: u32 = 425;
 
 #[test]

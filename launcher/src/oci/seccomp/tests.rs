@@ -42,7 +42,7 @@ fn run(prog: &[sock_filter], c: Call) -> (u32, usize) {
         match offset {
             NR => c.nr,
             ARCH => c.arch,
-            16..=60 if offset % 4 == 0 => {
+            16..=60 if offset.is_multiple_of(4) => {
                 let arg = c.args[(offset as usize - 16) / 8];
                 if offset == arg_low((offset - 16) / 8) {
                     arg as u32
