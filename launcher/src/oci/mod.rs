@@ -3,4 +3,5 @@
 //! a new process. JSON is parsed only on this path: `launcher run` never
 //! pays for it.
 
+pub(crate) mod process;
 pub(crate) mod state;
