@@ -3,5 +3,6 @@
 //! a new process. JSON is parsed only on this path: `launcher run` never
 //! pays for it.
 
+pub(crate) mod exec;
 pub(crate) mod process;
 pub(crate) mod state;
