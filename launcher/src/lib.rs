@@ -43,6 +43,10 @@ pub fn main(args: Vec<OsString>) -> ! {
             std::process::exit(status::RUNTIME_ERROR);
         }
     };
+    // Temporary, until the OCI command line parses the global options and verbs.
+    if let Some(code) = oci::exec::dispatch(&args) {
+        std::process::exit(code);
+    }
     let code = match cli::parse(&args) {
         cli::Parsed::Exit { text, code: 0 } => {
             let _ = writeln!(std::io::stdout(), "{text}");
