@@ -319,6 +319,17 @@ fn capabilities_and_seccomp_of_the_container_apply() {
         output(&mut c.exec_cmd(&["--cap", "CAP_NET_ADMIN", &c.id, "grep", "CapBnd", "/proc/self/status"]));
     assert_code(&out, 0);
     assert!(stdout(&out).contains("0000000000001021"), "{}", stdout(&out));
+    // Without no_new_privs the filter is loaded while the process still has
+    // CAP_SYS_ADMIN (before it becomes uid 1000): it applies all the same.
+    let process = c.write(
+        "no-nnp.json",
+        r#"{"args": ["sh", "-c", "id -u; grep NoNewPrivs /proc/self/status; unshare -U true || echo refused"],
+            "cwd": "/", "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 1000, "gid": 1000}, "noNewPrivileges": false}"#,
+    );
+    let out = output(&mut c.exec_cmd(&["--process", process.to_str().unwrap(), &c.id]));
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "1000\nNoNewPrivs:\t0\nrefused\n", "{}", stderr(&out));
+
     // A broken filter file is an error, not no filter.
     std::fs::write(c.root.join(&c.id).join("seccomp.bpf"), [0u8; 5]).unwrap();
     let out = c.sh("true");
@@ -348,6 +359,17 @@ fn process_file_sets_user_cwd_env_and_limits() {
         "{}",
         stderr(&out)
     );
+
+    // Ambient capabilities survive the exec of a process of another user.
+    let ambient = c.write(
+        "ambient.json",
+        r#"{"args": ["grep", "-E", "^Cap(Eff|Amb)", "/proc/self/status"], "cwd": "/", "user": {"uid": 1000, "gid": 1000},
+            "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"],
+                             "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}}"#,
+    );
+    let out = output(&mut c.exec_cmd(&["--process", ambient.to_str().unwrap(), &c.id]));
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "CapEff:\t0000000000000020\nCapAmb:\t0000000000000020\n", "{}", stderr(&out));
 
     // The CLI flags of runc's exec: --user, --cwd, --env over config.json's process.
     let out = output(&mut c.exec_cmd(&[
@@ -518,4 +540,41 @@ fn rootless_exec_enters_the_users_container() {
     }
     // SAFETY: kill has no memory arguments.
     unsafe { libc::kill(pid.parse().unwrap(), libc::SIGKILL) };
+}
+
+#[test]
+fn preserve_fds_passes_those_and_no_others() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    require_root();
+    let c = Container::start("fds", &[]);
+    let three = std::fs::File::create(c.bundle.join("fd3")).unwrap();
+    let four = std::fs::File::create(c.bundle.join("fd4")).unwrap();
+    let run = |preserve: &str| {
+        let (a, b) = (three.as_raw_fd(), four.as_raw_fd());
+        let mut cmd =
+            c.exec_cmd(&["--preserve-fds", preserve, &c.id, "sh", "-c", "echo three >&3; echo four >&4"]);
+        // SAFETY: only fcntl and dup2 between fork and exec. Both files are
+        // first copied above fd 100, since either may be fd 3 or 4 already
+        // (or std's own pipe may be); dup2's copies stay open across exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let (a, b) =
+                    (libc::fcntl(a, libc::F_DUPFD_CLOEXEC, 100), libc::fcntl(b, libc::F_DUPFD_CLOEXEC, 100));
+                if a < 0 || b < 0 || libc::dup2(a, 3) != 3 || libc::dup2(b, 4) != 4 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        output(&mut cmd)
+    };
+    let out = run("1");
+    assert_code(&out, 1);
+    assert_eq!(stderr(&out), "sh: 4: Bad file descriptor\n", "fd 3 passed, fd 4 closed");
+    assert_eq!(std::fs::read_to_string(c.bundle.join("fd3")).unwrap(), "three\n");
+    assert_eq!(std::fs::read_to_string(c.bundle.join("fd4")).unwrap(), "");
+    let out = run("2");
+    assert_code(&out, 0);
+    assert_eq!(std::fs::read_to_string(c.bundle.join("fd4")).unwrap(), "four\n");
 }
