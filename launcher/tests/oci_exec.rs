@@ -1,8 +1,7 @@
 //! `launcher --root R exec ID ...`: a new process in a running container.
 //!
-//! The containers are real: `launcher run ... -- sleep` in the background,
-//! with a state directory written for its init by hand (the fields
-//! `State::to_json` writes), until `create`/`start` make them.
+//! The containers are real: `launcher spec`'s config.json with a busybox
+//! rootfs, made with `create` and `start`; each test execs into its own.
 
 mod common;
 
@@ -15,88 +14,98 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use serde_json::{json, Value};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A running container and its hand-made state under `root`.
+/// A started container under its own state root, deleted when dropped.
 struct Container {
-    launcher: Running,
     root: PathBuf,
     bundle: PathBuf,
     id: String,
+    /// init's pid on the host.
     init: i32,
     /// (uid, gid) to run the launcher as; None: root.
     user: Option<(u32, u32)>,
 }
 
-/// The process config.json's `process` that CLI-style exec starts from.
-const CONFIG_PROCESS: &str = r#"{
-    "args": ["sh"], "cwd": "/", "env": ["PATH=/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/root"],
-    "user": {"uid": 0, "gid": 0},
-    "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_CHOWN", "CAP_KILL"],
-                     "permitted": ["CAP_CHOWN", "CAP_KILL"]},
-    "noNewPrivileges": true
-}"#;
-
 impl Container {
-    /// `launcher run ARGS -- sleep LONG` as root, with state for it as `name`.
-    fn start(name: &str, args: &[&str]) -> Container {
-        let mut all: Vec<&str> = args.to_vec();
-        let sleep = long_sleep();
-        all.extend_from_slice(&["--hostname", name, "--", "sleep", &sleep]);
-        Container::with(name, launcher(&all), None)
+    /// A container running `sleep`, as root, from `launcher spec`'s config
+    /// with the process's capabilities cut to CHOWN and KILL; `tweak` changes
+    /// the config further.
+    fn start(name: &str, tweak: impl FnOnce(&mut Value)) -> Container {
+        Container::make(name, None, true, tweak)
     }
 
-    /// The same, rootless, as the test user.
+    /// Created, not started: init waits for `start`.
+    fn created(name: &str) -> Container {
+        Container::make(name, None, false, |_| {})
+    }
+
+    /// The same, rootless (`spec --rootless`), as the test user.
     fn start_rootless(name: &str) -> Container {
-        let sleep = long_sleep();
-        let cmd = launcher_rootless(&["--hostname", name, "--", "sleep", &sleep]);
-        Container::with(name, cmd, Some(test_user()))
+        Container::make(name, Some(test_user()), true, |_| {})
     }
 
-    fn with(name: &str, mut cmd: Command, user: Option<(u32, u32)>) -> Container {
-        let launcher = Running(cmd.stdout(Stdio::null()).spawn().expect("spawn launcher run"));
+    fn make(name: &str, user: Option<(u32, u32)>, start: bool, tweak: impl FnOnce(&mut Value)) -> Container {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oci_exec-{name}"));
+        if dir.join("root").join(name).exists() {
+            // Left by an earlier run that was killed.
+            let _ = launcher_as(user, &dir.join("root"), &["delete", "--force", name]).status();
+        }
         let _ = std::fs::remove_dir_all(&dir);
         let (root, bundle) = (dir.join("root"), dir.join("bundle"));
-        for d in [&root.join(name), &bundle] {
-            std::fs::create_dir_all(d).unwrap();
-        }
+        std::fs::create_dir_all(&bundle).unwrap();
         if let Some((uid, gid)) = user {
-            let status =
-                Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
-            assert!(status.success());
+            chown(&dir, uid, gid);
         }
-        let init = wait_for_command(launcher.id() as i32);
-        let start_time = stat_field(init, 22);
-        let cgroups = own_cgroups(init);
-        let state = format!(
-            r#"{{"ociVersion":"1.1.0","id":"{name}","pid":{init},"startTime":{start_time},"bundle":"{}","status":"running","annotations":{{}},"created":"2026-01-01T00:00:00Z","cgroups":{cgroups:?},"cgroupParents":[],"userNamespace":true}}"#,
-            bundle.display()
-        );
-        std::fs::write(root.join(name).join("state.json"), state).unwrap();
-        std::fs::write(
-            bundle.join("config.json"),
-            format!(r#"{{"ociVersion":"1.1.0","process":{CONFIG_PROCESS}}}"#),
-        )
-        .unwrap();
-        if let Some((uid, gid)) = user {
-            let status =
-                Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
-            assert!(status.success());
+        let spec_args: &[&str] = if user.is_some() { &["spec", "--rootless"] } else { &["spec"] };
+        let out = output(launcher_as(user, &root, spec_args).current_dir(&bundle));
+        assert_code(&out, 0);
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+        let rootfs = if user.is_some() { user_rootfs() } else { rootfs() };
+        config["root"] = json!({"path": rootfs, "readonly": false});
+        config["hostname"] = json!(name);
+        let process = &mut config["process"];
+        process["terminal"] = json!(false);
+        process["args"] = json!(["sleep", long_sleep()]);
+        process["env"] = json!(["PATH=/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/root"]);
+        for set in ["bounding", "effective", "permitted"] {
+            process["capabilities"][set] = json!(["CAP_CHOWN", "CAP_KILL"]);
         }
-        Container { launcher, root, bundle, id: name.to_string(), init, user }
+        tweak(&mut config);
+        std::fs::write(bundle.join("config.json"), config.to_string()).unwrap();
+
+        // create's stdio become the container's: nothing a test waits on.
+        let quiet = |cmd: &mut Command| {
+            let err = std::fs::File::create(dir.join("create.err")).unwrap();
+            let status = cmd.stdout(Stdio::null()).stderr(err).status().unwrap();
+            let err = std::fs::read_to_string(dir.join("create.err")).unwrap();
+            assert!(status.success(), "{cmd:?}: {status}: {err}");
+        };
+        quiet(&mut launcher_as(user, &root, &["create", "--bundle", bundle.to_str().unwrap(), name]));
+        let mut c = Container { root, bundle, id: name.to_string(), init: 0, user };
+        let state: Value = serde_json::from_str(&stdout(&output(&mut c.launcher(&["state", name])))).unwrap();
+        c.init = state["pid"].as_i64().expect("state has init's pid") as i32;
+        if start {
+            quiet(&mut c.launcher(&["start", name]));
+        }
+        c
+    }
+
+    /// `launcher --root R ARGS...`, as the container's user.
+    fn launcher(&self, args: &[&str]) -> Command {
+        let mut cmd = launcher_as(self.user, &self.root, args);
+        cmd.stdin(Stdio::null());
+        cmd
     }
 
     /// `launcher --root R exec ARGS...` (ARGS hold the id where wanted).
     fn exec_cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(launcher_bin());
-        cmd.arg("--root").arg(&self.root).arg("exec").args(args);
-        cmd.stdin(Stdio::null());
-        if let Some((uid, gid)) = self.user {
-            as_user(&mut cmd, uid, gid);
-        }
-        cmd
+        let mut all = vec!["exec"];
+        all.extend_from_slice(args);
+        self.launcher(&all)
     }
 
     /// `exec -d --pid-file PID_FILE ARGS...`: its exit code, stderr and the
@@ -120,77 +129,63 @@ impl Container {
         output(&mut self.exec_cmd(&[&self.id, "/bin/sh", "-c", script]))
     }
 
+    /// A file in the bundle (owned by the container's user), for --process.
     fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.bundle.join(name);
         std::fs::write(&path, text).unwrap();
+        if let Some((uid, gid)) = self.user {
+            chown(&path, uid, gid);
+        }
         path
     }
 
-    /// Ends the container and waits until its init is gone.
-    fn stop(&mut self) {
-        let _ = self.launcher.kill();
-        let _ = self.launcher.wait();
+    /// Kills the container and waits until its init is gone.
+    fn stop(&self) {
+        assert_code(&output(&mut self.launcher(&["kill", &self.id, "KILL"])), 0);
         let deadline = Instant::now() + PATIENCE;
-        while Path::new(&format!("/proc/{}", self.init)).exists() {
-            assert!(Instant::now() < deadline, "init {} outlived its launcher", self.init);
+        while std::fs::read_to_string(format!("/proc/{}/stat", self.init)).is_ok_and(|s| !s.contains(") Z "))
+        {
+            assert!(Instant::now() < deadline, "init {} outlived SIGKILL", self.init);
             std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
 
-/// Field N (1-based, as proc(5)) of /proc/PID/stat.
-fn stat_field(pid: i32, n: usize) -> String {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    rest.split(' ').nth(n - 3).unwrap().to_string()
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = self
+            .launcher(&["delete", "--force", &self.id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// `launcher --root ROOT ARGS...`, as `user` (None: root).
+fn launcher_as(user: Option<(u32, u32)>, root: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(launcher_bin());
+    cmd.arg("--root").arg(root).args(args);
+    if let Some((uid, gid)) = user {
+        as_user(&mut cmd, uid, gid);
+    }
+    cmd
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) {
+    let status = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(path).status().unwrap();
+    assert!(status.success(), "chown {}", path.display());
 }
 
 fn comm(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim_end().to_string()
 }
 
-fn children(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect()
-}
-
-/// The container's init (the launcher's child) once its command runs, so
-/// that its namespaces, mounts and cgroup are all in place.
-fn wait_for_command(launcher: i32) -> i32 {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(&init) = children(launcher).first() {
-            if children(init).iter().any(|c| comm(*c) == "sleep") {
-                return init;
-            }
-        }
-        assert!(Instant::now() < deadline, "the container's command did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// The cgroup directories `pid` is in that the test itself is not (the
-/// container's own), as `create` records them.
+/// container's own).
 fn own_cgroups(pid: i32) -> Vec<String> {
     let theirs = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     let ours = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    theirs
-        .lines()
-        .filter(|l| !ours.lines().any(|o| o == *l))
-        .map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, controllers, path) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
-            let hierarchy = match controllers {
-                "" if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() => String::new(),
-                "" => "unified".to_string(),
-                c => c.strip_prefix("name=").unwrap_or(c).to_string(),
-            };
-            format!("/sys/fs/cgroup/{hierarchy}{path}").replace("//", "/")
-        })
-        .collect()
+    theirs.lines().filter(|l| !ours.lines().any(|o| o == *l)).map(str::to_string).collect()
 }
 
 fn ns(pid: &str, name: &str) -> (u64, u64) {
@@ -201,7 +196,7 @@ fn ns(pid: &str, name: &str) -> (u64, u64) {
 #[test]
 fn exit_status_passes_through() {
     require_root();
-    let c = Container::start("exit-codes", &[]);
+    let c = Container::start("exit-codes", |_| {});
     let out = c.sh("echo out; echo err >&2; exit 3");
     assert_code(&out, 3);
     assert_eq!((stdout(&out), stderr(&out)), ("out\n".to_string(), "err\n".to_string()));
@@ -209,10 +204,15 @@ fn exit_status_passes_through() {
 
     let out = output(&mut c.exec_cmd(&[&c.id, "no-such-command"]));
     assert_code(&out, 127);
-    assert!(stderr(&out).contains("exec no-such-command: No such file or directory"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("exec no-such-command: executable file not found in $PATH"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     let out = output(&mut c.exec_cmd(&[&c.id, "/etc/passwd"]));
     assert_code(&out, 126);
-    assert!(stderr(&out).contains("exec /etc/passwd: Permission denied"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("exec /etc/passwd: permission denied"), "{}", stderr(&out));
+    let out = output(&mut c.exec_cmd(&[&c.id, "/no/such/file"]));
+    assert_code(&out, 127);
+    assert!(stderr(&out).contains("exec /no/such/file: no such file or directory"), "{}", stderr(&out));
     let out = c.sh("kill -KILL $$");
     assert_code(&out, 137);
 }
@@ -220,7 +220,7 @@ fn exit_status_passes_through() {
 #[test]
 fn runs_in_the_containers_namespaces_and_cgroup() {
     require_root();
-    let c = Container::start("inside", &["--pids-limit", "20"]);
+    let c = Container::start("inside", |c| c["linux"]["resources"]["pids"] = json!({"limit": 20}));
     let sleep = long_sleep();
     let out = c.sh("hostname; ls /; ps -o pid,args; cat /proc/self/cgroup");
     assert_code(&out, 0);
@@ -248,7 +248,7 @@ fn runs_in_the_containers_namespaces_and_cgroup() {
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     let init_cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", c.init)).unwrap();
     assert_eq!(cgroup, init_cgroup);
-    assert!(!own_cgroups(c.init).is_empty(), "the container has a cgroup of its own (--pids-limit)");
+    assert!(!own_cgroups(c.init).is_empty(), "the container has a cgroup of its own (a pids limit)");
     let init = c.init.to_string();
     for name in ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup"] {
         assert_eq!(ns(&pid, name), ns(&init, name), "{name} namespace of the exec'd process");
@@ -261,7 +261,7 @@ fn runs_in_the_containers_namespaces_and_cgroup() {
 #[test]
 fn detach_returns_at_once_with_the_pid_file_written() {
     require_root();
-    let c = Container::start("detach", &[]);
+    let c = Container::start("detach", |_| {});
     let start = Instant::now();
     let (code, err, pid) = c.exec_detached(&[&c.id, "sleep", "31"]);
     assert_eq!(code, 0, "{err}");
@@ -275,50 +275,31 @@ fn detach_returns_at_once_with_the_pid_file_written() {
     // A command that cannot run is reported, even detached, and leaves no pid file.
     let (code, err, pid) = c.exec_detached(&[&c.id, "nope"]);
     assert_eq!(code, 127, "{err}");
-    assert!(err.contains("exec nope: No such file or directory"), "{err}");
+    assert!(err.contains("exec nope: executable file not found in $PATH"), "{err}");
     assert_eq!(pid, None, "the pid file of a process that never ran is removed");
 }
 
 #[test]
 fn capabilities_and_seccomp_of_the_container_apply() {
     require_root();
-    let c = Container::start("restricted", &[]);
+    // An OCI seccomp profile that refuses unshare alone, compiled by create.
+    let c = Container::start("restricted", |c| {
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]});
+    });
     // config.json's process: bounding = effective = permitted = CHOWN|KILL.
-    let out = c.sh("grep -E '^(CapBnd|CapEff|CapPrm|CapAmb|NoNewPrivs)' /proc/self/status; unshare -U true && echo unshared");
+    let out = c.sh(
+        "grep -E '^(CapBnd|CapEff|CapAmb|NoNewPrivs)' /proc/self/status; unshare -U true || echo refused",
+    );
     assert_code(&out, 0);
-    let text = stdout(&out);
-    for want in [
-        "CapBnd:\t0000000000000021",
-        "CapEff:\t0000000000000021",
-        "CapAmb:\t0000000000000000",
-        "NoNewPrivs:\t1",
-    ] {
-        assert!(text.contains(want), "{want} in {text}");
-    }
-    assert!(text.contains("unshared"), "without a filter, unshare works: {text}{}", stderr(&out));
-
-    // A filter as `create` stores it (crate::seccomp::as_bytes: code, jt, jf,
-    // k, little-endian): unshare gets EPERM, all else is allowed.
-    let insn =
-        |code: u16, jt: u8, jf: u8, k: u32| [&code.to_le_bytes()[..], &[jt, jf], &k.to_le_bytes()].concat();
-    let program = [
-        insn(0x20, 0, 0, 0),                                // ld [0]: the syscall number
-        insn(0x15, 0, 1, libc::SYS_unshare as u32),         // jeq unshare
-        insn(0x06, 0, 0, 0x0005_0000 | libc::EPERM as u32), // ret ERRNO(EPERM)
-        insn(0x06, 0, 0, 0x7fff_0000),                      // ret ALLOW
-    ]
-    .concat();
-    std::fs::write(c.root.join(&c.id).join("seccomp.bpf"), program).unwrap();
-    let out = c.sh("unshare -U true || echo refused");
-    assert_code(&out, 0);
-    assert!(stdout(&out).contains("refused"), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "CapEff:\t0000000000000021\nCapBnd:\t0000000000000021\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nrefused\n",
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("Operation not permitted"), "{}", stderr(&out));
 
-    // --cap adds to the bounding, effective and permitted sets.
-    let out =
-        output(&mut c.exec_cmd(&["--cap", "CAP_NET_ADMIN", &c.id, "grep", "CapBnd", "/proc/self/status"]));
-    assert_code(&out, 0);
-    assert!(stdout(&out).contains("0000000000001021"), "{}", stdout(&out));
     // Without no_new_privs the filter is loaded while the process still has
     // CAP_SYS_ADMIN (before it becomes uid 1000): it applies all the same.
     let process = c.write(
@@ -330,17 +311,29 @@ fn capabilities_and_seccomp_of_the_container_apply() {
     assert_code(&out, 0);
     assert_eq!(stdout(&out), "1000\nNoNewPrivs:\t0\nrefused\n", "{}", stderr(&out));
 
+    // --cap adds to the bounding, effective and permitted sets.
+    let out =
+        output(&mut c.exec_cmd(&["--cap", "CAP_NET_ADMIN", &c.id, "grep", "CapBnd", "/proc/self/status"]));
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "CapBnd:\t0000000000001021\n", "{}", stderr(&out));
+
+    // The filter is what refused: without the stored program unshare works.
+    let stored = c.root.join(&c.id).join("seccomp.bpf");
+    let program = std::fs::read(&stored).expect("create stored the container's filter");
+    std::fs::remove_file(&stored).unwrap();
+    let out = c.sh("unshare -U true && echo unshared");
+    assert_eq!(stdout(&out), "unshared\n", "{}", stderr(&out));
     // A broken filter file is an error, not no filter.
-    std::fs::write(c.root.join(&c.id).join("seccomp.bpf"), [0u8; 5]).unwrap();
+    std::fs::write(&stored, &program[..program.len() - 3]).unwrap();
     let out = c.sh("true");
-    assert_code(&out, 125);
+    assert_code(&out, 1);
     assert!(stderr(&out).contains("is not a seccomp program"), "{}", stderr(&out));
 }
 
 #[test]
 fn process_file_sets_user_cwd_env_and_limits() {
     require_root();
-    let c = Container::start("process-file", &[]);
+    let c = Container::start("process-file", |_| {});
     let process = c.write(
         "process.json",
         r#"{"args": ["sh", "-c", "id -u; id -g; id -G; pwd; echo $GREETING; ulimit -n; umask; grep -E '^(CapEff|CapBnd)' /proc/self/status; cat /proc/self/oom_score_adj"],
@@ -395,21 +388,21 @@ fn process_file_sets_user_cwd_env_and_limits() {
         r#"{"args": ["true"], "cwd": "/", "rlimits": [{"type": "RLIMIT_FOO", "soft": 1, "hard": 1}]}"#,
     );
     let out = output(&mut c.exec_cmd(&["--process", bad.to_str().unwrap(), &c.id]));
-    assert_code(&out, 125);
+    assert_code(&out, 1);
     assert!(stderr(&out).contains("rlimits[0].type \"RLIMIT_FOO\": unknown"), "{}", stderr(&out));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     let out = output(&mut c.exec_cmd(&["--process", process.to_str().unwrap(), &c.id, "true"]));
-    assert_code(&out, 125);
+    assert_code(&out, 1);
     assert!(stderr(&out).contains("CMD also given"), "{}", stderr(&out));
     let out = output(&mut c.exec_cmd(&["--cwd", "/nowhere", &c.id, "true"]));
-    assert_code(&out, 125);
+    assert_code(&out, 1);
     assert!(stderr(&out).contains("cwd /nowhere: No such file or directory"), "{}", stderr(&out));
 }
 
 #[test]
 fn signals_are_forwarded() {
     require_root();
-    let c = Container::start("signals", &[]);
+    let c = Container::start("signals", |_| {});
     let mut exec = Running(
         c.exec_cmd(&[&c.id, "sh", "-c", "echo ready; exec sleep 100"])
             .stdout(Stdio::piped())
@@ -455,7 +448,7 @@ fn receive_fd(listener: &UnixListener) -> (OwnedFd, String) {
 #[test]
 fn tty_goes_to_the_console_socket() {
     require_root();
-    let c = Container::start("tty", &[]);
+    let c = Container::start("tty", |_| {});
     let socket = c.bundle.join("console.sock");
     let listener = UnixListener::bind(&socket).unwrap();
     let mut exec = Running(
@@ -505,21 +498,28 @@ fn tty_goes_to_the_console_socket() {
     assert_eq!(exec.wait().unwrap().code(), Some(0));
 
     let out = output(&mut c.exec_cmd(&["--tty", &c.id, "true"]));
-    assert_code(&out, 125);
+    assert_code(&out, 1);
     assert!(stderr(&out).contains("--console-socket"), "{}", stderr(&out));
 }
 
 #[test]
-fn stopped_or_unknown_containers_are_refused() {
+fn stopped_created_or_unknown_containers_are_refused() {
     require_root();
-    let mut c = Container::start("stopped", &[]);
+    let c = Container::start("stopped", |_| {});
     c.stop();
     let out = c.sh("true");
-    assert_code(&out, 125);
+    assert_code(&out, 1);
     assert!(stderr(&out).contains("cannot exec in a stopped container"), "{}", stderr(&out));
     let out = output(&mut c.exec_cmd(&["no-such-id", "true"]));
-    assert_code(&out, 125);
+    assert_code(&out, 1);
     assert!(stderr(&out).contains("container no-such-id does not exist"), "{}", stderr(&out));
+
+    // Before start, init has not made the container's root: refused, not
+    // run in the host's.
+    let c = Container::created("created");
+    let out = c.sh("true");
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("container created is created but not started"), "{}", stderr(&out));
 }
 
 #[test]
@@ -547,7 +547,7 @@ fn preserve_fds_passes_those_and_no_others() {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     require_root();
-    let c = Container::start("fds", &[]);
+    let c = Container::start("fds", |_| {});
     let three = std::fs::File::create(c.bundle.join("fd3")).unwrap();
     let four = std::fs::File::create(c.bundle.join("fd4")).unwrap();
     let run = |preserve: &str| {

@@ -28,84 +28,112 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use argh::FromArgs;
 use serde_json::{json, Value};
 
 use super::process::{self, Process};
 use super::state::{self, State, Status};
+use super::{Globals, Parsed};
 use crate::signals::{self, SignalFd};
 use crate::status::{self, RUNTIME_ERROR};
 
-#[derive(FromArgs, Debug)]
-/// Run a new process in a running container: the container's namespaces,
-/// cgroup and seccomp filter, and the process's user, capabilities and
-/// limits (from --process FILE, or from the bundle's config.json with CMD
-/// and the options below).
-#[argh(subcommand, name = "exec", help_triggers("-h", "--help"))]
+/// runc's `exec` options.
+#[derive(Debug, Default)]
 pub struct ExecArgs {
-    /// the process to run, as the runtime-spec's process JSON
-    #[argh(option, short = 'p')]
+    /// The runtime-spec's process JSON to run (`--process`, `-p`).
     pub process: Option<String>,
-
-    /// give the process a pseudo-terminal (its master goes to --console-socket)
-    #[argh(switch, short = 't')]
     pub tty: bool,
-
-    /// do not wait for the process: exit 0 once it runs
-    #[argh(switch, short = 'd')]
     pub detach: bool,
-
-    /// write the process's pid (on the host) to this file before it runs
-    #[argh(option)]
     pub pid_file: Option<String>,
-
-    /// unix socket to send the pty master to (SCM_RIGHTS), with --tty
-    #[argh(option)]
     pub console_socket: Option<String>,
-
-    /// working directory inside the container
-    #[argh(option)]
     pub cwd: Option<String>,
-
-    /// set an environment variable KEY=VALUE (repeatable)
-    #[argh(option, short = 'e')]
+    /// KEY=VALUE, in order.
     pub env: Vec<String>,
-
-    /// UID[:GID] to run as
-    #[argh(option, short = 'u')]
+    /// UID[:GID].
     pub user: Option<String>,
-
-    /// additional group id (repeatable)
-    #[argh(option, short = 'g')]
     pub additional_gids: Vec<u32>,
-
-    /// add a capability (CAP_NAME) to the bounding, effective and permitted sets
-    #[argh(option, short = 'c')]
+    /// Added to the bounding, effective and permitted sets.
     pub cap: Vec<String>,
-
-    /// set no_new_privs for the process
-    #[argh(switch)]
     pub no_new_privs: bool,
-
-    /// pass N more file descriptors (3 to 3+N-1) to the process
-    #[argh(option, default = "0")]
+    /// fds 3 to 3+N-1 are passed on.
     pub preserve_fds: u32,
-
-    /// selinux label for the process (refused where SELinux is on)
-    #[argh(option)]
     pub process_label: Option<String>,
-
-    /// apparmor profile for the process (refused where AppArmor is on)
-    #[argh(option)]
     pub apparmor: Option<String>,
-
-    /// the container's id
-    #[argh(positional)]
     pub id: String,
-
-    /// the command and its arguments, without --process
-    #[argh(positional, greedy)]
+    /// The command and its arguments, without --process.
     pub command: Vec<String>,
+}
+
+const VALUES: &[&str] = &[
+    "--process",
+    "-p",
+    "--pid-file",
+    "--console-socket",
+    "--cwd",
+    "--env",
+    "-e",
+    "--user",
+    "-u",
+    "--additional-gids",
+    "-g",
+    "--cap",
+    "-c",
+    "--preserve-fds",
+    "--process-label",
+    "--apparmor",
+    "--cgroup",
+];
+const SWITCHES: &[&str] = &["--tty", "-t", "--detach", "-d", "--no-new-privs", "--ignore-paused"];
+
+impl ExecArgs {
+    /// `exec [OPTIONS] ID [CMD ARGS...]`, after the verb.
+    pub fn parse(args: &[String]) -> Result<ExecArgs, String> {
+        let parsed = Parsed::new("exec", args, VALUES, SWITCHES)?;
+        let all = |names: &[&str]| -> Vec<String> {
+            parsed
+                .options
+                .iter()
+                .filter(|(n, _)| names.contains(&n.as_str()))
+                .filter_map(|(_, v)| v.clone())
+                .collect()
+        };
+        let one = |names: &[&str]| parsed.value(names).map(str::to_string);
+        if let Some(sub) = one(&["--cgroup"]) {
+            return Err(format!(
+                "exec --cgroup {sub}: joining a sub-cgroup is not supported: the process joins the container's cgroup"
+            ));
+        }
+        let number = |name: &str, v: &str| {
+            v.parse::<u32>().map_err(|_| format!("exec {name} {v:?}: must be a number 0 to 4294967295"))
+        };
+        let preserve_fds = match one(&["--preserve-fds"]) {
+            Some(v) => number("--preserve-fds", &v)?,
+            None => 0,
+        };
+        let additional_gids = all(&["--additional-gids", "-g"])
+            .iter()
+            .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .map(|g| number("--additional-gids", &g))
+            .collect::<Result<_, _>>()?;
+        let id = parsed.id("exec")?.to_string();
+        Ok(ExecArgs {
+            process: one(&["--process", "-p"]),
+            tty: parsed.has(&["--tty", "-t"]),
+            detach: parsed.has(&["--detach", "-d"]),
+            pid_file: one(&["--pid-file"]),
+            console_socket: one(&["--console-socket"]),
+            cwd: one(&["--cwd"]),
+            env: all(&["--env", "-e"]),
+            user: one(&["--user", "-u"]),
+            additional_gids,
+            cap: all(&["--cap", "-c"]),
+            no_new_privs: parsed.has(&["--no-new-privs"]),
+            preserve_fds,
+            process_label: one(&["--process-label"]),
+            apparmor: one(&["--apparmor"]),
+            command: parsed.positional[1..].to_vec(),
+            id,
+        })
+    }
 }
 
 /// A whole command run by the child: C strings made before any change of
@@ -125,20 +153,29 @@ struct Setup<'a> {
     console: Option<RawFd>,
 }
 
-/// Runs `args` in container `args.id` under `root`; the exit code to exit
-/// with (the process's own, 128+N for signal N, 0 at once with --detach;
-/// 126/127 when it cannot be executed, after saying why on stderr).
-pub fn exec(root: &Path, args: ExecArgs) -> Result<i32, String> {
+/// Runs `args` in container `args.id` under the state root; the exit code
+/// to exit with (the process's own, 128+N for signal N, 0 at once with
+/// --detach; 126/127 when it cannot be executed, after reporting why as
+/// other errors are, in the words engines look for).
+pub fn exec(globals: &Globals, args: ExecArgs) -> Result<i32, String> {
     // The lock is held only while reading: the process may run for long.
     let (container, filter) = {
-        let dir = state::Dir::open(root, &args.id)?;
+        let dir = state::Dir::open(&globals.root, &args.id)?;
         (dir.load()?, read_filter(&dir.path.join("seccomp.bpf"))?)
     };
-    if container.status() == Status::Stopped {
-        return Err(format!(
-            "cannot exec in a stopped container: {} has ended (`delete` it, then create it again)",
-            args.id
-        ));
+    match container.status() {
+        Status::Running => {}
+        // init has not yet made the container's root and mounts: a process
+        // entering now would see the host's.
+        Status::Created => {
+            return Err(format!("container {} is created but not started: `start` it, then exec", args.id));
+        }
+        Status::Stopped => {
+            return Err(format!(
+                "cannot exec in a stopped container: {} has ended (`delete` it, then create it again)",
+                args.id
+            ));
+        }
     }
     let process = process_for(&args, &container)?;
     let console = match (&args.console_socket, process.terminal) {
@@ -211,7 +248,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<i32, String> {
             }
             return match failed {
                 Ok(Message::Failed(code, text)) if code != RUNTIME_ERROR => {
-                    status::say(&text);
+                    globals.error(&text);
                     Ok(code)
                 }
                 Ok(Message::Failed(_, text)) => Err(text),
@@ -528,17 +565,29 @@ fn run_process(s: &Setup) -> (i32, String) {
         }
     }
     let (path, errno) = failed.unwrap_or((&argv[0], libc::ENOENT));
+    let searched = candidates.len() > 1;
+    // In the words podman, docker and containerd look for to tell 127 from 126.
+    let text = match errno {
+        libc::ENOENT | libc::ENOTDIR if searched => format!(
+            "exec {}: executable file not found in $PATH: no such file or directory (the process's PATH was searched)",
+            argv[0].to_string_lossy()
+        ),
+        libc::ENOENT | libc::ENOTDIR => format!(
+            "exec {}: no such file or directory: check the command's path inside the container",
+            path.to_string_lossy()
+        ),
+        libc::EACCES | libc::EPERM => format!(
+            "exec {}: permission denied: the file is not executable, or its filesystem is mounted noexec",
+            path.to_string_lossy()
+        ),
+        _ => {
+            let step = format!("exec {}", path.to_string_lossy());
+            let hint = status::hint(&step, errno);
+            let sep = if hint.is_empty() { "" } else { ": " };
+            format!("{step}: {}{sep}{hint}", status::strerror(errno))
+        }
+    };
     let code = if errno == libc::ENOENT || errno == libc::ENOTDIR { 127 } else { 126 };
-    let shown = if candidates.len() > 1 && code == 127 { &argv[0] } else { path };
-    let step = format!("exec {}", shown.to_string_lossy());
-    let hint = status::hint(&step, errno);
-    let mut text = format!("{step}: {}", status::strerror(errno));
-    if candidates.len() > 1 && code == 127 {
-        text.push_str(" in the process's PATH");
-    }
-    if !hint.is_empty() {
-        text = format!("{text}: {hint}");
-    }
     (code, text)
 }
 
@@ -941,29 +990,4 @@ fn recv(fd: &OwnedFd) -> io::Result<Message> {
             _ => Message::Other,
         });
     }
-}
-
-/// `launcher --root ROOT exec ARGS...`, until the OCI command line (mod.rs)
-/// dispatches the verbs itself: None when `args` is not that.
-pub fn dispatch(args: &[String]) -> Option<i32> {
-    let [flag, root, verb, rest @ ..] = args else { return None };
-    if flag != "--root" || verb != "exec" {
-        return None;
-    }
-    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let parsed = match ExecArgs::from_args(&["launcher", "exec"], &rest) {
-        Ok(parsed) => parsed,
-        Err(e) if e.status.is_ok() => {
-            println!("{}", e.output);
-            return Some(0);
-        }
-        Err(e) => {
-            status::say(e.output.trim());
-            return Some(RUNTIME_ERROR);
-        }
-    };
-    Some(exec(Path::new(root), parsed).unwrap_or_else(|e| {
-        status::say(&e);
-        RUNTIME_ERROR
-    }))
 }
