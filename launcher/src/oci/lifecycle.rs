@@ -33,7 +33,7 @@ pub fn dispatch(globals: &Globals, args: &[String]) -> Result<i32, String> {
         "delete" => delete(root, &Parsed::new("delete", rest, &[], &["--force", "-f"])?),
         "list" => list(root, &Parsed::new("list", rest, &["--format", "-f"], &["--quiet", "-q"])?),
         "ps" => ps(root, &Parsed::new("ps", rest, &["--format", "-f"], &[])?),
-        "exec" => Err("exec: not yet".into()),
+        "exec" => super::exec::exec(globals, super::exec::ExecArgs::parse(rest)?),
         "spec" => skeleton::spec(&Parsed::new("spec", rest, &["--bundle", "-b"], &["--rootless"])?),
         "features" => skeleton::features(),
         "events" => Err("events: not supported; engines fall back to polling `state`".into()),

@@ -7,6 +7,7 @@
 //! `--log-format`), then the verb, its options and the container's ID.
 
 pub(crate) mod config;
+mod exec;
 mod holder;
 mod hooks;
 mod lifecycle;

@@ -71,7 +71,7 @@ pub fn parse(v: &Value, field: &str) -> Result<Process, String> {
 
 /// The Linux security modules enabled here, whose per-process labels we
 /// cannot apply: (the config field, the module's name, whether it is on).
-fn host_lsms() -> [(&'static str, &'static str, bool); 2] {
+pub(crate) fn host_lsms() -> [(&'static str, &'static str, bool); 2] {
     let selinux = std::fs::read_to_string("/sys/fs/selinux/enforce").is_ok();
     [
         ("apparmorProfile", "AppArmor", std::path::Path::new("/sys/kernel/security/apparmor").exists()),
