@@ -1,9 +1,10 @@
 //! OCI hooks: programs the engine names in config.json, run by the runtime
 //! at points of the container's life with its state on stdin.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::ffi::CString;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 use super::state::State;
 
@@ -29,36 +30,66 @@ pub struct Hooks {
 pub fn run(hooks: &[Hook], st: &State, point: &str) -> Result<(), String> {
     for (i, hook) in hooks.iter().enumerate() {
         let what = format!("hooks.{point}[{i}] {}", hook.path);
-        let mut cmd = Command::new(&hook.path);
-        if let Some((first, rest)) = hook.args.split_first() {
-            std::os::unix::process::CommandExt::arg0(&mut cmd, first);
-            cmd.args(rest);
-        }
-        cmd.env_clear();
-        for var in &hook.env {
-            if let Some((k, v)) = var.split_once('=') {
-                cmd.env(k, v);
-            }
-        }
-        let mut child = cmd.stdin(Stdio::piped()).spawn().map_err(|e| format!("{what}: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(st.oci_json().to_string().as_bytes());
-        }
-        let deadline = hook.timeout.map(|t| Instant::now() + t);
-        let status = loop {
-            match child.try_wait().map_err(|e| format!("{what}: {e}"))? {
-                Some(status) => break status,
-                None if deadline.is_some_and(|d| Instant::now() >= d) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("{what}: did not finish within its timeout, killed"));
-                }
-                None => std::thread::sleep(Duration::from_millis(2)),
-            }
-        };
-        if !status.success() {
-            return Err(format!("{what}: failed ({status})"));
-        }
+        run_one(hook, st.oci_json().to_string().as_bytes()).map_err(|e| format!("{what}: {e}"))?;
     }
     Ok(())
+}
+
+/// fork + execve with the state on a pipe as stdin; waits for the hook
+/// through a pidfd, so the timeout needs no timer. (std's Command would do,
+/// at several times the code in the launcher's static binary.)
+fn run_one(hook: &Hook, state: &[u8]) -> Result<(), String> {
+    let cstr = |s: &str| CString::new(s).map_err(|_| format!("{s:?} contains a NUL byte"));
+    let path = cstr(&hook.path)?;
+    let args = hook.args.iter().map(|a| cstr(a)).collect::<Result<Vec<_>, _>>()?;
+    let env = hook.env.iter().map(|a| cstr(a)).collect::<Result<Vec<_>, _>>()?;
+    let argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
+    let envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
+    let mut pipe = [0; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(format!("pipe: {}", io::Error::last_os_error()));
+    }
+    // SAFETY: the fds were just made and are ours alone.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+    // SAFETY: the child only calls async-signal-safe functions (dup2,
+    // execve, _exit) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: as above.
+        unsafe {
+            libc::dup2(read.as_raw_fd(), 0);
+            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    if pid < 0 {
+        return Err(format!("fork: {}", io::Error::last_os_error()));
+    }
+    drop(read);
+    // A hook that does not read its stdin must not stop us: EPIPE is fine.
+    let _ = std::fs::File::from(write).write_all(state);
+    // SAFETY: pidfd_open of our own child, which is not reaped yet.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    let timeout = hook.timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+    let mut pfd = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: polls one pollfd; a pidfd is readable once the child exited.
+    let done = pidfd < 0 || unsafe { libc::poll(&mut pfd, 1, timeout) } == 1;
+    if pidfd >= 0 {
+        // SAFETY: closes the pidfd we opened.
+        unsafe { libc::close(pidfd) };
+    }
+    if !done {
+        // SAFETY: kill of our own unreaped child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for our own child; writes the status into a local.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    match (done, crate::status::exit_code(status)) {
+        (false, _) => Err("did not finish within its timeout: killed".into()),
+        (true, 0) => Ok(()),
+        (true, 127) => Err("not found or not executable (exit 127)".into()),
+        (true, code) => Err(format!("failed with exit code {code}")),
+    }
 }

@@ -19,75 +19,85 @@ pub fn spec(args: &Parsed) -> Result<i32, String> {
 }
 
 /// A container like `launcher run`'s: docker's capabilities, a shell on a
-/// terminal, the rootfs in `rootfs/`.
+/// terminal, the rootfs in `rootfs/`. Text, filled in below: a `json!` of
+/// it costs several KB of code.
+const DEFAULT_CONFIG: &str = r#"{
+  "ociVersion": "1.1.0",
+  "process": {
+    "terminal": true, "user": {"uid": 0, "gid": 0}, "args": ["sh"],
+    "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+    "cwd": "/", "capabilities": {}, "noNewPrivileges": true
+  },
+  "root": {"path": "rootfs", "readonly": false},
+  "hostname": "container",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
+  ],
+  "linux": {
+    "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+    "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}]
+  }
+}"#;
+
 fn default_config(rootless: bool) -> Value {
-    let caps = crate::caps::names(crate::caps::effective_set(&[], &[]).unwrap_or_default());
-    let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-        json!({"type": "cgroup"}),
-    ];
-    let mut config = json!({
-        "ociVersion": super::state::OCI_VERSION,
-        "process": {
-            "terminal": true,
-            "user": {"uid": 0, "gid": 0},
-            "args": ["sh"],
-            "env": [format!("PATH={}", crate::spec::DEFAULT_PATH), "TERM=xterm"],
-            "cwd": "/",
-            "capabilities": {
-                "bounding": caps, "effective": caps, "permitted": caps,
-            },
-            "noNewPrivileges": true,
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "container",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
-        ],
-        "linux": {
-            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "namespaces": [],
-        },
-    });
+    let mut config: Value = serde_json::from_str(DEFAULT_CONFIG).unwrap_or_default();
+    let caps = Value::from(crate::caps::names(crate::caps::effective_set(&[], &[]).unwrap_or_default()));
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set] = caps.clone();
+    }
     if rootless {
         // SAFETY: geteuid/getegid cannot fail.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        namespaces.push(json!({"type": "user"}));
-        config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
-        config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+        let map = |id: u32| json!([{"containerID": 0, "hostID": id, "size": 1}]);
+        if let Some(ns) = config["linux"]["namespaces"].as_array_mut() {
+            ns.push(json!({"type": "user"}));
+        }
+        config["linux"]["uidMappings"] = map(uid);
+        config["linux"]["gidMappings"] = map(gid);
     }
-    config["linux"]["namespaces"] = Value::from(namespaces);
     config
 }
 
-/// `features`: the runtime-spec's features document.
+/// The runtime-spec's features document; the capabilities are filled in.
+const FEATURES: &str = r#"{
+  "ociVersionMin": "1.0.0",
+  "ociVersionMax": "1.1.0",
+  "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
+  "mountOptions": ["bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "private", "rprivate"],
+  "linux": {
+    "namespaces": ["pid", "mount", "ipc", "uts", "network", "user", "cgroup"],
+    "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+    "seccomp": {
+      "enabled": true,
+      "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_LOG"],
+      "operators": ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"]
+    },
+    "apparmor": {"enabled": false},
+    "selinux": {"enabled": false}
+  }
+}"#;
+
+/// `features`: what this runtime supports.
 pub fn features() -> Result<i32, String> {
-    let caps = crate::caps::names(u64::MAX);
-    let doc = json!({
-        "ociVersionMin": "1.0.0",
-        "ociVersionMax": super::state::OCI_VERSION,
-        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
-        "mountOptions": ["bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "private", "rprivate"],
-        "linux": {
-            "namespaces": ["pid", "mount", "ipc", "uts", "network", "user", "cgroup"],
-            "capabilities": caps,
-            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
-            "seccomp": {
-                "enabled": true,
-                "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_LOG"],
-                "operators": ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"],
-            },
-            "apparmor": {"enabled": false},
-            "selinux": {"enabled": false},
-        },
-    });
+    let mut doc: Value = serde_json::from_str(FEATURES).unwrap_or_default();
+    doc["linux"]["capabilities"] = Value::from(crate::caps::names(u64::MAX));
     println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_config_is_valid_json() {
+        let c = super::default_config(true);
+        assert_eq!(c["ociVersion"], super::super::state::OCI_VERSION);
+        assert_eq!(c["linux"]["namespaces"].as_array().unwrap().len(), 6);
+        assert!(c["process"]["capabilities"]["bounding"].as_array().unwrap().len() > 10);
+        let f: serde_json::Value = serde_json::from_str(super::FEATURES).unwrap();
+        assert_eq!(f["ociVersionMax"], super::super::state::OCI_VERSION);
+    }
 }
