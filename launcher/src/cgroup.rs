@@ -59,6 +59,9 @@ pub struct Limits {
     /// docker's memory + swap total. None with a memory limit means no swap.
     pub memory_swap: Option<Swap>,
     pub cpus: Option<Cpus>,
+    /// A relative CPU weight: v1 cpu.shares (2..262144, 1024 the default),
+    /// v2 cpu.weight converted from it (an OCI config's cpu.shares).
+    pub cpu_shares: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +84,11 @@ impl Controller {
 
 impl Limits {
     pub fn is_empty(&self) -> bool {
-        self.pids.is_none() && self.memory.is_none() && self.memory_swap.is_none() && self.cpus.is_none()
+        self.pids.is_none()
+            && self.memory.is_none()
+            && self.memory_swap.is_none()
+            && self.cpus.is_none()
+            && self.cpu_shares.is_none()
     }
 
     /// docker's rules for --memory-swap.
@@ -116,7 +123,7 @@ impl Limits {
         if self.memory.is_some() || self.memory_swap.is_some() {
             c.push(Controller::Memory);
         }
-        if self.cpus.is_some() {
+        if self.cpus.is_some() || self.cpu_shares.is_some() {
             c.push(Controller::Cpu);
         }
         c

@@ -193,6 +193,7 @@ fn build(input: RunArgs) -> Result<Spec, String> {
         memory: option("--memory", &input.memory, size::parse_size)?,
         memory_swap: option("--memory-swap", &input.memory_swap, size::parse_swap)?,
         cpus: option("--cpus", &input.cpus, size::parse_cpus)?,
+        cpu_shares: None,
     };
     limits.validate()?;
     spec::check_hostname(&input.hostname)?;

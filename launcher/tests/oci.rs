@@ -114,12 +114,19 @@ fn a_created_container_is_deleted_without_force_and_leaves_nothing() {
     require_root();
     let b = Bundle::new("created-delete", &["true"], |c| {
         c["linux"]["resources"]["pids"] = json!({"limit": 20});
+        c["linux"]["resources"]["cpu"] = json!({"shares": 512});
     });
     assert_code(&b.create("c2"), 0);
     let state: Value = serde_json::from_slice(&b.verb(&["state", "c2"]).stdout).unwrap();
     let pid = state["pid"].as_i64().unwrap();
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(cgroup.lines().any(|l| l.ends_with("/launcher/c2")), "init is not in its cgroup: {cgroup}");
+    let weight =
+        ["cpu,cpuacct/launcher/c2/cpu.shares", "cpu/launcher/c2/cpu.shares", "launcher/c2/cpu.weight"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(f)).ok())
+            .expect("the container's cpu cgroup");
+    assert!(["512", "50"].contains(&weight.trim()), "cpu.shares 512 gave {weight}");
     assert_code(&b.verb(&["delete", "c2"]), 0);
     assert!(!Path::new(&format!("/proc/{pid}")).exists() || b.status_gone(pid));
     assert!(!b.root.join("c2").exists(), "state left behind");

@@ -319,8 +319,9 @@ fn resources(r: &Value) -> Result<(Limits, bool), String> {
         (Some(quota), period) => Some(Cpus { quota, period: period.unwrap_or(100_000) }),
         _ => None,
     };
-    if positive(&cpu["shares"]).is_some() {
-        return Err("linux.resources.cpu.shares: CPU weights are not supported; use a CPU quota".into());
+    let cpu_shares = positive(&cpu["shares"]);
+    if cpu_shares.is_some_and(|s| !(2..=262_144).contains(&s)) {
+        return Err("linux.resources.cpu.shares: must be 2 to 262144 (1024 is the default weight)".into());
     }
     // Zero, empty and null mean "not set" (docker sends a weight of 0).
     fn set(v: &Value) -> bool {
@@ -345,7 +346,7 @@ fn resources(r: &Value) -> Result<(Limits, bool), String> {
     let deny_devices = array(&r["devices"], "linux.resources.devices")?.first().is_some_and(|rule| {
         rule["allow"] == Value::Bool(false) && rule["type"].as_str().is_none_or(|t| t == "a")
     });
-    let limits = Limits { pids, memory, memory_swap, cpus };
+    let limits = Limits { pids, memory, memory_swap, cpus, cpu_shares };
     limits.validate().map_err(|e| format!("linux.resources: {e}"))?;
     Ok((limits, deny_devices))
 }
