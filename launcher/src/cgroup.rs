@@ -615,14 +615,26 @@ impl Cgroup {
     /// `container` is the already cloned init, which joins by itself later
     /// (`join_fds`), and which a launcher that moves out of its own cgroup
     /// (v2, `Rule::MoveSelf`) takes along.
+    #[cfg(test)]
     pub fn create(
         name: &str,
         limits: &Limits,
         parent: Option<&Path>,
         container: Option<libc::pid_t>,
     ) -> Result<Cgroup, String> {
+        Cgroup::create_for(name, limits, &limits.controllers(), parent, container)
+    }
+
+    /// `create`, in the controllers `needed` (at least those of the limits).
+    pub fn create_for(
+        name: &str,
+        limits: &Limits,
+        needed: &[Controller],
+        parent: Option<&Path>,
+        container: Option<libc::pid_t>,
+    ) -> Result<Cgroup, String> {
         limits.validate()?;
-        let needed = limits.controllers();
+        let needed = needed.to_vec();
         if needed.is_empty() {
             return Err("cgroup: no limit asked, so no cgroup should be made".into());
         }

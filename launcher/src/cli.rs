@@ -230,6 +230,7 @@ fn build(input: RunArgs) -> Result<Spec, String> {
         nodev_root: false,
         tmpfs: Vec::new(),
         sysctl: Vec::new(),
+        cgroup_always: false,
     })
 }
 

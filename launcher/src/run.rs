@@ -141,55 +141,74 @@ pub fn launch(
     drop((go, init));
     trace.mark("released");
 
-    let mut join = Vec::new();
     // init now builds the container's mounts, which takes longer than making
     // the cgroup here, on another CPU; it joins the cgroup before it starts the
     // command, which must get our CPU affinity back first.
-    if !spec.limits.is_empty() {
+    let (join, fds) = if spec.has_cgroup() {
         let affinity = if mode == Mode::Attached { child::move_off_our_cpu(pid) } else { None };
-        let (name, parent) = match &spec.cgroup_path {
-            Some(path) => (
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                path.parent(),
-            ),
-            None => (cgroup::default_name(), spec.cgroup_parent.as_deref().map(Path::new)),
-        };
-        let made = Cgroup::create(&name, &spec.limits, parent, Some(pid))?;
-        let made = cgroup.insert(made);
-        // Created: init goes in now, for the engine to see it there before `start`.
-        let files = match mode {
-            Mode::Attached => made.join_fds()?,
-            Mode::Created => {
-                made.attach(pid)?;
-                Vec::new()
-            }
-        };
+        let made = make_cgroup(spec, pid, mode, trace, cgroup);
         if let Some(mask) = &affinity {
             // Works on an init that has already failed, too: our child stays
             // a zombie, pid and all, until the event loop reaps it.
             child::restore_affinity(pid, mask)
                 .map_err(|e| format!("give init back its CPU affinity: {e}"))?;
         }
+        let (view, files) = made?;
         trace.mark("cgroup made");
-        let fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
-        let mut view = if security.cgroupns { made.view_ops() } else { Vec::new() };
-        if !has_setattr {
-            view = remount::view_without_mount_setattr(view);
+        let view = if has_setattr { view } else { remount::view_without_mount_setattr(view) };
+        (channel::join_record(&view), files)
+    } else {
+        (channel::join_record(&[]), Vec::new())
+    };
+    if mode == Mode::Attached && spec.has_cgroup() {
+        let fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        match channel::send_fds(ours.as_raw_fd(), &join, &fds) {
+            // init has already failed; the event loop reads its error record.
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
+            Err(e) => return Err(format!("send init its cgroup: {e}")),
+            Ok(()) => {}
         }
-        join = channel::join_record(&view);
-        if mode == Mode::Attached {
-            match channel::send_fds(ours.as_raw_fd(), &join, &fds) {
-                // init has already failed; the event loop reads its error record.
-                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
-                Err(e) => return Err(format!("send init its cgroup: {e}")),
-                Ok(()) => {}
-            }
-        }
-    } else if mode == Mode::Created {
-        join = channel::join_record(&[]);
     }
     let user_namespace = userns == UserNs::Own;
     Ok(Launched { container, channel: ours, join, user_namespace, command })
+}
+
+/// Makes the container's cgroup (into `cgroup`) and returns the ops of init's
+/// view of it and what init joins it by: one fd per hierarchy (Attached), or
+/// none, init being moved in here (Created: the engine looks for it there
+/// before `start`). Without limits, where only tracking was asked (OCI) and
+/// no cgroup can be made (rootless, no delegation), it goes on without one,
+/// as runc does.
+fn make_cgroup(
+    spec: &Spec,
+    pid: libc::pid_t,
+    mode: Mode,
+    trace: &Trace,
+    cgroup: &mut Option<Cgroup>,
+) -> Result<(Vec<mounts::Op>, Vec<OwnedFd>), String> {
+    let (name, parent) = match &spec.cgroup_path {
+        Some(path) => {
+            (path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), path.parent())
+        }
+        None => (cgroup::default_name(), spec.cgroup_parent.as_deref().map(Path::new)),
+    };
+    let made = match Cgroup::create_for(&name, &spec.limits, &spec.cgroup_controllers(), parent, Some(pid)) {
+        Ok(made) => cgroup.insert(made),
+        Err(e) if spec.limits.is_empty() => {
+            trace.note(|| format!("no cgroup of its own (no limit asked): {e}"));
+            return Ok((Vec::new(), Vec::new()));
+        }
+        Err(e) => return Err(e),
+    };
+    let files = match mode {
+        Mode::Attached => made.join_fds()?,
+        Mode::Created => {
+            made.attach(pid)?;
+            Vec::new()
+        }
+    };
+    let view = if spec.security.cgroupns { made.view_ops() } else { Vec::new() };
+    Ok((view, files))
 }
 
 /// The rlimits and OOM score the spec asks for, set on init before it runs
@@ -284,7 +303,7 @@ pub(crate) fn config_record(
         read_only_root: security.read_only,
         shm_size: spec.shm_size,
         cgroupns: security.cgroupns,
-        limits: !spec.limits.is_empty(),
+        limits: spec.has_cgroup(),
         mqueue: spec.mqueue,
         extra_masked: &spec.extra_masked,
         extra_read_only: &spec.extra_read_only,
@@ -306,7 +325,7 @@ pub(crate) fn config_record(
         loopback_up: security.no_network,
         tty,
         trace: spec.trace,
-        join_cgroup: gate || !spec.limits.is_empty(),
+        join_cgroup: gate || spec.has_cgroup(),
         rootfs: spec.rootfs.as_os_str().as_bytes(),
         hostname: &spec.hostname,
         workdir: &spec.workdir,

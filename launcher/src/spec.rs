@@ -47,6 +47,26 @@ pub struct Spec {
     /// (key, value), namespaced ones only (net.*, IPC), set by the launcher
     /// in the container's namespaces before it starts.
     pub sysctl: Vec<(String, String)>,
+    /// A cgroup even without limits (OCI: the engine looks for the
+    /// container at its cgroupsPath).
+    pub cgroup_always: bool,
+}
+
+impl Spec {
+    /// Whether the container gets a cgroup of its own.
+    pub fn has_cgroup(&self) -> bool {
+        self.cgroup_always || !self.limits.is_empty()
+    }
+
+    /// The controllers its cgroup is made in: those the limits need, or
+    /// pids alone (the one every kernel with cgroups has) to track it.
+    pub fn cgroup_controllers(&self) -> Vec<crate::cgroup::Controller> {
+        let mut needed = self.limits.controllers();
+        if needed.is_empty() && self.cgroup_always {
+            needed.push(crate::cgroup::Controller::Pids);
+        }
+        needed
+    }
 }
 
 /// Which namespaces the container gets beyond PID, mount, UTS and IPC, which

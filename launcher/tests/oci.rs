@@ -146,19 +146,26 @@ impl Bundle {
 }
 
 #[test]
-fn run_passes_the_exit_status_and_start_reports_a_missing_command() {
+fn run_passes_the_exit_status_and_create_reports_a_missing_command() {
     require_root();
     let b = Bundle::new("run", &["sh", "-c", "exit 7"], |_| {});
     let out = b.verb(&["run", "--bundle", b.dir.to_str().unwrap(), "r1"]);
     assert_code(&out, 7);
     assert!(!b.root.join("r1").exists(), "run left its state behind");
 
+    // As runc: a missing or non-executable command fails create, in the
+    // words podman and docker map to 127 and 126.
     let b = Bundle::new("missing", &["/no/such/cmd"], |_| {});
-    assert_code(&b.create("m1"), 0);
-    let out = b.verb(&["start", "m1"]);
+    let out = b.create("m1");
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("executable file not found"), "{}", stderr(&out));
-    assert_code(&b.verb(&["delete", "m1"]), 0);
+    assert!(!b.root.join("m1").exists(), "a failed create left state");
+    let b = Bundle::new("not-executable", &["/etc/passwd"], |_| {});
+    let out = b.create("m2");
+    assert!(stderr(&out).contains("permission denied"), "{}", stderr(&out));
+    let b = Bundle::new("in-path", &["true"], |_| {});
+    assert_code(&b.create("m3"), 0);
+    assert_code(&b.verb(&["delete", "m3"]), 0);
 }
 
 #[test]

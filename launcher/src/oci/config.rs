@@ -194,6 +194,7 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
         nodev_root: deny_devices,
         tmpfs,
         sysctl,
+        cgroup_always: true,
     };
     Ok(Bundle { spec, hooks: hooks(&c["hooks"])?, annotations: c["annotations"].clone(), seccomp })
 }
@@ -215,6 +216,48 @@ fn sysctls(v: &Value) -> Result<Vec<(String, String)>, String> {
             Ok((key.clone(), value.to_string()))
         })
         .collect()
+}
+
+/// Finds the command in the rootfs, as runc does before `create` returns,
+/// so that a missing or non-executable program fails `create` in the words
+/// podman and docker map to 127 and 126. A program under a volume or tmpfs
+/// (mounted only inside) is left for init to find.
+pub fn find_command(spec: &Spec) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let cmd = &spec.command[0];
+    let path = spec.env.iter().find_map(|v| v.strip_prefix("PATH=")).unwrap_or(spec::DEFAULT_PATH);
+    let candidates: Vec<PathBuf> = if cmd.contains('/') {
+        vec![Path::new(&spec.workdir).join(cmd)]
+    } else {
+        path.split(':').filter(|d| d.starts_with('/')).map(|d| Path::new(d).join(cmd)).collect()
+    };
+    let root =
+        std::fs::File::open(&spec.rootfs).map_err(|e| format!("rootfs {}: {e}", spec.rootfs.display()))?;
+    let mounted = |p: &Path| {
+        let rel = p.strip_prefix("/").unwrap_or(p);
+        spec.security
+            .volumes
+            .iter()
+            .map(|v| &v.target)
+            .chain(spec.tmpfs.iter().map(|t| &t.target))
+            .any(|t| rel.starts_with(t))
+    };
+    let mut not_executable = None;
+    for candidate in &candidates {
+        if mounted(candidate) {
+            return Ok(());
+        }
+        let Ok(fd) = mounts::open_in_root(&root, candidate, libc::O_PATH, 0) else { continue };
+        let Ok(meta) = std::fs::File::from(fd).metadata() else { continue };
+        if meta.is_file() && meta.mode() & 0o111 != 0 {
+            return Ok(());
+        }
+        not_executable.get_or_insert(candidate);
+    }
+    Err(match not_executable {
+        Some(p) => format!("exec: {:?}: {}: permission denied", cmd, p.display()),
+        None => format!("exec: {cmd:?}: executable file not found in $PATH: no such file or directory"),
+    })
 }
 
 fn seccomp(v: &Value) -> Result<Option<Vec<u8>>, String> {

@@ -50,6 +50,7 @@ fn create(root: &Path, args: &Parsed) -> Result<i32, String> {
         return Err(format!("create --preserve-fds {preserve}: passing extra descriptors is not supported"));
     }
     let loaded = config::load(&bundle, id)?;
+    config::find_command(&loaded.spec)?;
     let dir = Dir::create(root, id)?;
     let path = dir.path.clone();
     match create_in(dir, &loaded, &bundle, args) {
