@@ -9,30 +9,36 @@ use syscalls::Sysno;
 
 pub type Res = Result<usize, Errno>;
 
-/// A kernel error number. Pointer-sized, so that a `Res` is returned in two
-/// registers rather than through memory: with some sixty calls that check
-/// one, that is a tenth of the init.
+/// A kernel error number, kept as the raw syscall returned it (-errno):
+/// pointer-sized, so that a `Res` is returned in two registers rather than
+/// through memory (with some sixty calls that check one, that is a tenth of
+/// the init), and not negated at each of the dozens of checks, only where it
+/// is reported.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Errno(usize);
 
 impl Errno {
-    pub const EIO: Errno = Errno(5);
-    pub const EACCES: Errno = Errno(13);
-    pub const ENOTDIR: Errno = Errno(20);
-    pub const EINVAL: Errno = Errno(22);
-    pub const ENAMETOOLONG: Errno = Errno(36);
-    pub const EMSGSIZE: Errno = Errno(90);
-    pub const ENOENT: Errno = Errno(2);
+    pub const EIO: Errno = Errno::new(5);
+    pub const EACCES: Errno = Errno::new(13);
+    pub const ENOTDIR: Errno = Errno::new(20);
+    pub const EINVAL: Errno = Errno::new(22);
+    pub const ENAMETOOLONG: Errno = Errno::new(36);
+    pub const EMSGSIZE: Errno = Errno::new(90);
+    pub const ENOENT: Errno = Errno::new(2);
+
+    const fn new(errno: usize) -> Errno {
+        Errno(errno.wrapping_neg())
+    }
 
     pub fn into_raw(self) -> i32 {
-        self.0 as i32
+        self.0.wrapping_neg() as i32
     }
 
     /// A raw syscall's return: -4095..-1 is an error number.
     #[inline(always)]
     pub fn from_ret(ret: usize) -> Res {
         if ret > -4096isize as usize {
-            Err(Errno(ret.wrapping_neg()))
+            Err(Errno(ret))
         } else {
             Ok(ret)
         }
