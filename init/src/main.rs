@@ -184,7 +184,7 @@ fn run(command: &Command) -> ! {
     chdir(cfg.rootfs).or_die_at(c"chdir ", cfg.rootfs);
     trace::stamp(trace::ROOT_BOUND);
 
-    let joined = setup_mounts(&cfg);
+    let (joined, master) = setup_mounts(&cfg);
     // 7. The launcher made the container's cgroups while we built the mounts;
     // an op joins them and enters the cgroup namespace, or we join them here.
     if !joined && cfg.flags & harden::JOIN_CGROUP != 0 {
@@ -193,12 +193,6 @@ fn run(command: &Command) -> ! {
     enter_root();
     trace::stamp(trace::PIVOTED);
     enter_workdir(cfg.workdir);
-
-    // 8. The pty lives in the container's own devpts; the launcher gets the master.
-    let master = if cfg.flags & harden::TTY != 0 { Some(open_pty(cfg.winsize)) } else { None };
-    if let Some(m) = master {
-        send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master");
-    }
 
     // 9. Made before the command starts so that its failure can still be reported, and
     // with all signals already queued, none is lost while CMD starts.
@@ -307,9 +301,10 @@ fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr, what: &CStr
 // The filesystems' options are lists of C strings (`sys::new_fs`), which a
 // `c""` literal cannot hold.
 #[allow(clippy::manual_c_str_literals)]
-/// Steps 3 to 6, with the rootfs our cwd: the kernel's filesystems, then the
-/// config's ops and /tmp. Returns whether an op joined the cgroups.
-fn setup_mounts(cfg: &harden::Config) -> bool {
+/// Steps 3 to 6, with the rootfs our cwd: the kernel's filesystems, the pty,
+/// then the config's ops and /tmp. Returns whether an op joined the cgroups,
+/// and the pty master (with -t).
+fn setup_mounts(cfg: &harden::Config) -> (bool, Option<usize>) {
     let safe = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
     let proc = mount_new(c"proc", safe, b"\0", c"proc", c"mount /proc");
     trace::stamp(trace::PROC);
@@ -342,6 +337,10 @@ fn setup_mounts(cfg: &harden::Config) -> bool {
             symlink(t, dev, s).or_die_at(c"symlink /dev/", s);
         }
     });
+    // The pty, in /dev/pts through /dev's descriptor: its master goes to the
+    // launcher now, before we wait for the cgroup (the J record), so that an
+    // OCI `create` can pass it on before the container starts.
+    let master = if cfg.flags & harden::TTY != 0 { Some(open_pty(dev, cfg.winsize)) } else { None };
     trace::stamp(trace::DEV);
 
     // A fresh sysfs needs our own network namespace; we keep the host's, so
@@ -372,7 +371,7 @@ fn setup_mounts(cfg: &harden::Config) -> bool {
         attach(m.or_die(what), tmp, c"").or_die(what);
     }
     trace::stamp(trace::EXTRA_MOUNTS);
-    joined
+    (joined, master)
 }
 
 /// mkdir in a directory of ours (a fresh tmpfs) that nobody else can reach.
@@ -427,14 +426,16 @@ fn mkdir_p(path: &CStr) {
     }
 }
 
-/// A pty master from the container's devpts, unlocked and sized.
-fn open_pty(winsize: [u16; 2]) -> usize {
-    const WHAT: &CStr = c"open /dev/ptmx";
-    let m = open(c"/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC).or_die(WHAT);
+/// A pty master from the container's devpts (`dev`: our /dev), unlocked,
+/// sized and sent to the launcher.
+fn open_pty(dev: usize, winsize: [u16; 2]) -> usize {
+    const WHAT: &CStr = c"open /dev/pts/ptmx";
+    let m = openat2(dev, c"pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS).or_die(WHAT);
     pty_unlock(m).or_die(WHAT);
     if winsize != [0, 0] {
         pty_set_size(m, winsize[0], winsize[1]).or_die(WHAT);
     }
+    send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master");
     m
 }
 

@@ -53,7 +53,7 @@ macro_rules! syscall {
 }
 pub(crate) use syscall;
 
-pub use crate::arch::{dup2, exit, open, O_DIRECTORY};
+pub use crate::arch::{dup2, exit, O_DIRECTORY};
 
 pub const MS_REMOUNT: usize = 0x20;
 pub const MS_BIND: usize = 0x1000;

@@ -1,12 +1,12 @@
 //! aarch64: `svc 0` with the number in x8 and arguments in x0-x5, answer in x0,
 //! every other register preserved; clone(flags, stack, parent_tid, tls,
-//! child_tid). The generic system call table: no open, no dup2.
+//! child_tid). The generic system call table: no dup2.
 
 use syscalls::Sysno;
 
 #[path = "generic.rs"]
 mod generic;
-pub use generic::{dup2, open};
+pub use generic::dup2;
 
 /// arm64 keeps arm's open flags, where O_DIRECTORY differs from x86's.
 pub const O_DIRECTORY: usize = 0o40000;

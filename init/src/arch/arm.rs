@@ -10,7 +10,6 @@
 
 use crate::sys::syscall;
 use crate::sys::Res;
-use core::ffi::CStr;
 use syscalls::Sysno;
 
 /// arm's open flags, where O_DIRECTORY differs from x86's.
@@ -92,11 +91,6 @@ pub unsafe fn clone_on(flags: usize, top: *mut u8, f: extern "C" fn(usize) -> !,
         );
     }
     ret
-}
-
-pub fn open(path: &CStr, flags: usize) -> Res {
-    // SAFETY: `path` is NUL-terminated; no O_CREAT, so no mode is read.
-    unsafe { syscall!(Sysno::open, path.as_ptr(), flags, 0) }
 }
 
 pub fn dup2(old: usize, new: usize) -> Res {

@@ -1,12 +1,12 @@
 //! riscv64: `ecall` with the number in a7 and arguments in a0-a5, answer in a0,
 //! every other register preserved; clone(flags, stack, parent_tid, tls,
-//! child_tid). The generic system call table: no open, no dup2.
+//! child_tid). The generic system call table: no dup2.
 
 use syscalls::Sysno;
 
 #[path = "generic.rs"]
 mod generic;
-pub use generic::{dup2, open};
+pub use generic::dup2;
 
 pub const O_DIRECTORY: usize = 0o200000;
 /// clock_gettime with a 64-bit struct timespec.

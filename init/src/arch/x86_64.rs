@@ -3,7 +3,6 @@
 
 use crate::sys::syscall;
 use crate::sys::Res;
-use core::ffi::CStr;
 use syscalls::Sysno;
 
 pub const O_DIRECTORY: usize = 0o200000;
@@ -74,11 +73,6 @@ pub unsafe fn clone_on(flags: usize, top: *mut u8, f: extern "C" fn(usize) -> !,
         );
     }
     ret
-}
-
-pub fn open(path: &CStr, flags: usize) -> Res {
-    // SAFETY: `path` is NUL-terminated; no O_CREAT, so no mode is read.
-    unsafe { syscall!(Sysno::open, path.as_ptr(), flags, 0) }
 }
 
 pub fn dup2(old: usize, new: usize) -> Res {
