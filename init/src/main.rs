@@ -173,7 +173,7 @@ fn run(command: &Command) -> ! {
     // container sees only `init -- CMD` as PID 1's arguments. Read before any
     // change, so that a bad record fails early.
     let cfg = harden::receive(CHANNEL);
-    trace::start(cfg.flags & harden::TRACE != 0);
+    trace::start(cfg.head.flags & harden::TRACE != 0);
     sethostname(cfg.hostname.to_bytes()).or_die(c"sethostname");
     trace::stamp(trace::HOSTNAME);
 
@@ -187,7 +187,7 @@ fn run(command: &Command) -> ! {
     let (joined, master) = setup_mounts(&cfg);
     // 7. The launcher made the container's cgroups while we built the mounts;
     // an op joins them and enters the cgroup namespace, or we join them here.
-    if !joined && cfg.flags & harden::JOIN_CGROUP != 0 {
+    if !joined && cfg.head.flags & harden::JOIN_CGROUP != 0 {
         join_cgroups();
     }
     enter_root();
@@ -340,7 +340,7 @@ fn setup_mounts(cfg: &harden::Config) -> (bool, Option<usize>) {
     // The pty, in /dev/pts through /dev's descriptor: its master goes to the
     // launcher now, before we wait for the cgroup (the J record), so that an
     // OCI `create` can pass it on before the container starts.
-    let master = if cfg.flags & harden::TTY != 0 { Some(open_pty(dev, cfg.winsize)) } else { None };
+    let master = if cfg.head.flags & harden::TTY != 0 { Some(open_pty(dev, cfg.head)) } else { None };
     trace::stamp(trace::DEV);
 
     // A fresh sysfs needs our own network namespace; we keep the host's, so
@@ -427,14 +427,12 @@ fn mkdir_p(path: &CStr) {
 }
 
 /// A pty master from the container's devpts (`dev`: our /dev), unlocked,
-/// sized and sent to the launcher.
-fn open_pty(dev: usize, winsize: [u16; 2]) -> usize {
+/// sized (0x0, unknown, is a new pty's own size) and sent to the launcher.
+fn open_pty(dev: usize, head: &harden::Head) -> usize {
     const WHAT: &CStr = c"open /dev/pts/ptmx";
     let m = openat2(dev, c"pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS).or_die(WHAT);
     pty_unlock(m).or_die(WHAT);
-    if winsize != [0, 0] {
-        pty_set_size(m, winsize[0], winsize[1]).or_die(WHAT);
-    }
+    pty_set_size(m, &head.winsize).or_die(WHAT);
     send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master");
     m
 }

@@ -275,10 +275,10 @@ pub fn pty_unlock(master: usize) -> Res {
     unsafe { syscall!(Sysno::ioctl, master, TIOCSPTLCK, &unlock as *const i32) }
 }
 
-pub fn pty_set_size(master: usize, rows: u16, cols: u16) -> Res {
-    let ws: [u16; 4] = [rows, cols, 0, 0];
-    // SAFETY: TIOCSWINSZ reads a struct winsize (four u16) from a live local.
-    unsafe { syscall!(Sysno::ioctl, master, TIOCSWINSZ, &ws as *const [u16; 4]) }
+/// `winsize`: a struct winsize (rows, columns, two unused pixel counts).
+pub fn pty_set_size(master: usize, winsize: &[u16; 4]) -> Res {
+    // SAFETY: TIOCSWINSZ reads a struct winsize (four u16) from a live array.
+    unsafe { syscall!(Sysno::ioctl, master, TIOCSWINSZ, winsize as *const [u16; 4]) }
 }
 
 /// Opens the slave of `master` without a path lookup (the caller's /dev may differ).

@@ -15,6 +15,8 @@ pub const JOIN: u8 = b'J';
 const MAX_FDS: usize = 4;
 const ERROR: u8 = b'E';
 const CONFIG: u8 = b'C';
+/// Bytes of the config record's fixed head (init/src/harden.rs, `Head`).
+const CONFIG_HEAD: usize = 24;
 const PTY: u8 = b'P';
 const TRACE: u8 = b'T';
 
@@ -57,11 +59,15 @@ impl Config<'_> {
             | (self.trace as u32) << 5
             | (self.join_cgroup as u32) << 6;
         let (rows, cols) = self.tty.unwrap_or((0, 0));
-        let mut out = vec![CONFIG];
-        out.extend_from_slice(&self.caps.to_le_bytes());
+        // The head: init reads it in place, each field at its natural alignment.
+        let mut out = vec![CONFIG, 0, 0, 0];
         out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&rows.to_le_bytes());
-        out.extend_from_slice(&cols.to_le_bytes());
+        out.extend_from_slice(&self.caps.to_le_bytes());
+        // A struct winsize: rows, columns, and the pixel sizes nobody uses.
+        for n in [rows, cols, 0, 0] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        debug_assert_eq!(out.len(), CONFIG_HEAD);
         for text in [self.rootfs, self.hostname.as_bytes(), self.workdir.as_bytes()] {
             out.extend_from_slice(text);
             out.push(0);
