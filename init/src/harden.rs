@@ -3,8 +3,9 @@
 //! launcher's; this module only parses and executes.
 //!
 //! ```text
-//! a head of 24 bytes, read in place as `Head`: 'C', 3 zero bytes, flags u32,
-//! caps u64, rows u16, cols u16, 0 u32; then rootfs, hostname, workdir
+//! a head of 32 bytes, read in place as `Head`: 'C', 0 u8, group_count u16,
+//! flags u32, caps u64, uid u32, gid u32, rows u16, cols u16, 0 u32; then
+//! group_count gids (u32), rootfs, hostname, workdir
 //! (NUL-terminated), filter_len u16, filter_len * 8 bytes of struct
 //! sock_filter, op_count u16, then each op:
 //!   kind u8, arg u32, source, target, fstype (NUL-terminated; "" = NULL),
@@ -28,7 +29,9 @@ pub const TTY: u32 = 16;
 pub const TRACE: u32 = 32;
 /// A `J` record with the container's cgroups comes before the command starts.
 pub const JOIN_CGROUP: u32 = 64;
-const ALL_FLAGS: u32 = 127;
+/// Run the command as the head's uid and gid, with the record's groups.
+const USER: u32 = 128;
+const ALL_FLAGS: u32 = 255;
 
 const MOUNT: u8 = 1;
 /// 3: mount_setattr on the target's mount alone.
@@ -104,17 +107,23 @@ fn checked_ops(r: &mut Cursor) -> &'static [u8] {
 #[repr(C)]
 pub struct Head {
     tag: u8,
-    _zero: [u8; 3],
+    _zero: u8,
+    /// How many supplementary groups (u32 each) follow the head.
+    groups: u16,
     pub flags: u32,
     caps: u64,
+    /// The command's user, with USER.
+    uid: u32,
+    gid: u32,
     /// The pty's size, a struct winsize (rows, columns, 0, 0; 0 rows and
     /// columns when unknown, as a new pty is).
     pub winsize: [u16; 4],
 }
 
-const _: () = assert!(size_of::<Head>() == 24, "the head's layout is the record's");
+const _: () = assert!(size_of::<Head>() == 32, "the head's layout is the record's");
 
 pub struct Config {
+    /// The head, followed in the record by `head.groups` gids.
     pub head: &'static Head,
     /// Absolute host path of the root filesystem.
     pub rootfs: &'static CStr,
@@ -156,6 +165,8 @@ pub fn receive(channel: usize) -> Config {
     if head.tag != b'C' || head.flags > ALL_FLAGS {
         bad_record();
     }
+    // The groups stay in place, right after the head (see `restrict`).
+    r.take(usize::from(head.groups) * 4);
     let [rootfs, hostname, workdir] = [r.text(), r.text(), r.text()];
     let len = r.int(2) as usize;
     let filter = r.take(len * 8);
@@ -344,7 +355,11 @@ fn in_mount(mounts: &Mounts, path: &'static CStr) -> (usize, &'static CStr) {
 
 /// In the command's process, right before exec: the bounding set, then
 /// no_new_privs, then the filter (still allowed without no_new_privs, as we
-/// hold CAP_SYS_ADMIN in our user namespace), then the capability sets.
+/// hold CAP_SYS_ADMIN in our user namespace), then the user, then the
+/// capability sets. A uid other than 0 leaves the command no capability but
+/// its bounding set, as docker does (the switch empties the permitted and
+/// effective sets; capset empties the inheritable one), which is why the
+/// filter comes first.
 pub fn restrict(h: &Config) {
     let drop = h.head.flags & DROP_CAPS != 0;
     if drop {
@@ -366,8 +381,18 @@ pub fn restrict(h: &Config) {
     if h.head.flags & SECCOMP != 0 {
         seccomp_filter(h.filter).or_die(c"seccomp filter");
     }
+    let head = h.head;
+    if head.flags & USER != 0 {
+        // SAFETY: `receive` checked that the record holds `head.groups` gids
+        // right after the head, in the 'static record.
+        let set = unsafe {
+            let groups = (head as *const Head).add(1).cast::<u32>();
+            set_user(groups, head.groups.into(), head.gid as usize, head.uid as usize)
+        };
+        set.or_die(c"set the user");
+    }
     if drop {
-        capset(h.head.caps).or_die(c"capset");
+        capset(if head.uid == 0 { head.caps } else { 0 }).or_die(c"capset");
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).or_die(c"clear ambient caps");
     }
 }

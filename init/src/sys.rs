@@ -513,6 +513,23 @@ pub fn capset(caps: u64) -> Res {
     unsafe { syscall!(Sysno::capset, &head as *const [u32; 2], &data as *const [u32; 6]) }
 }
 
+/// The command's user: the `count` supplementary groups at `groups`, then
+/// the gid, then the uid, real, effective and saved alike. Leaving uid 0
+/// empties the permitted, effective and ambient capability sets.
+///
+/// # Safety
+/// `groups` must point to `count` readable gids.
+pub unsafe fn set_user(groups: *const u32, count: usize, gid: usize, uid: usize) -> Res {
+    let [groups_call, gid_call, uid_call] = crate::arch::SET_IDS;
+    // SAFETY: the kernel reads `count` gids from `groups` (the caller's
+    // contract); the other calls take integers only.
+    unsafe {
+        syscall!(groups_call, count, groups)?;
+        syscall!(gid_call, gid, gid, gid)?;
+        syscall!(uid_call, uid, uid, uid)
+    }
+}
+
 /// Sets IFF_UP on "lo" (of our network namespace).
 pub fn loopback_up() -> Res {
     // SAFETY: no memory is passed.

@@ -112,6 +112,15 @@ pub struct RunArgs {
     #[argh(option, default = "String::from(\"private\")")]
     pub cgroupns: String,
 
+    /// run the command as USER[:GROUP], names or numbers (names and the
+    /// user's groups and HOME from the rootfs's /etc/passwd and /etc/group)
+    #[argh(option, short = 'u')]
+    pub user: Option<String>,
+
+    /// add a supplementary group, a name or a gid (repeatable)
+    #[argh(option)]
+    pub group_add: Vec<String>,
+
     /// bind mount HOST:CONTAINER[:ro] (repeatable; both paths absolute)
     #[argh(option, short = 'v')]
     pub volume: Vec<String>,
@@ -282,6 +291,9 @@ mod tests {
             "--net",
             "-v",
             "--volume",
+            "-u",
+            "--user",
+            "--group-add",
             "--",
             "/bin/sh",
             "--help",

@@ -3,6 +3,16 @@
 use std::ffi::{CStr, CString};
 use std::fs;
 
+use crate::user::{User, MAX_GROUPS};
+
+/// The ids the command switches to, all of them mapped.
+pub struct CommandUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// At most MAX_GROUPS, each once.
+    pub groups: Vec<u32>,
+}
+
 /// Who is who inside the user namespace.
 pub enum IdMap {
     /// Root stays root: the identity map.
@@ -46,6 +56,51 @@ impl IdMap {
                 format!("root inside is uid {uid} outside, 1..={} map to {}..", uids.1, uids.0)
             }
         }
+    }
+
+    /// The user the command switches to, checked against this map before the
+    /// clone: every id must be mapped, or the switch inside would fail. None
+    /// when there is nothing to switch: no user asked for, or root alone with
+    /// a single-id map, whose setgroups(2) the kernel denies.
+    pub fn command_user(&self, user: Option<&User>) -> Result<Option<CommandUser>, String> {
+        let Some(user) = user else { return Ok(None) };
+        const SINGLE: &str = "rootless with a single-id map: give your user ranges in /etc/subuid and /etc/subgid (and install uidmap for newuidmap), or run as root";
+        // The highest uid and gid mapped: 0, and 1..=N onto the ranges.
+        let (uids, gids, how) = match *self {
+            IdMap::Root => (u32::MAX - 1, u32::MAX - 1, "as root"),
+            IdMap::Single { .. } => (0, 0, SINGLE),
+            IdMap::Ranges { uids, gids, .. } => (
+                uids.1,
+                gids.1,
+                "rootless: use ids within your ranges in /etc/subuid and /etc/subgid, or widen them",
+            ),
+        };
+        let single = matches!(self, IdMap::Single { .. });
+        if single && !user.groups.is_empty() {
+            return Err(format!(
+                "supplementary groups cannot be set in a user namespace that denies setgroups(2), as one with a single-id map must ({SINGLE})"
+            ));
+        }
+        // As runc: where setgroups is denied, the user's memberships go too.
+        let groups = if single { Vec::new() } else { user.all_groups() };
+        let ids = [("uid", user.uid, uids), ("gid", user.gid, gids)].into_iter();
+        let supplementary = groups.iter().map(|&g| ("supplementary gid", g, gids));
+        if let Some((what, id, max)) = ids.chain(supplementary).find(|&(_, id, max)| id > max) {
+            return Err(format!(
+                "{what} {id} is not mapped in the container's user namespace, which has ids 0..={max} ({how})"
+            ));
+        }
+        if groups.len() > MAX_GROUPS {
+            return Err(format!(
+                "{} supplementary groups: a container takes at most {MAX_GROUPS}",
+                groups.len()
+            ));
+        }
+        if single {
+            // Root, with the groups it has: that is the command already.
+            return Ok(None);
+        }
+        Ok(Some(CommandUser { uid: user.uid, gid: user.gid, groups }))
     }
 
     pub fn write(&self, pid: libc::pid_t) -> Result<(), String> {

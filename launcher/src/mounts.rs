@@ -186,7 +186,7 @@ pub fn make_mount_points(rootfs: &Path, volumes: &[Volume]) -> Result<(), String
 }
 
 /// openat2(2) of `path` below `root`, resolved as if `root` were "/".
-fn open_in_root(root: &std::fs::File, path: &Path, flags: i32, mode: u64) -> std::io::Result<OwnedFd> {
+pub fn open_in_root(root: &std::fs::File, path: &Path, flags: i32, mode: u64) -> std::io::Result<OwnedFd> {
     let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())?;
     // struct open_how: flags, mode, resolve (libc's is non-exhaustive).
     let how: [u64; 3] = [(flags | libc::O_CLOEXEC) as u64, mode, libc::RESOLVE_IN_ROOT];

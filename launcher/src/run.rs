@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::cgroup::{self, Cgroup};
 use crate::channel::{self, Message};
 use crate::child::{self, InitCommand};
-use crate::idmap::IdMap;
+use crate::idmap::{CommandUser, IdMap};
 use crate::initexe;
 use crate::mounts;
 use crate::namespaces::{self, UserNs};
@@ -53,11 +53,13 @@ fn start_and_wait(
     mounts::make_mount_points(&spec.rootfs, &security.volumes)?;
     // Probed once: the config's read-only mounts and the cgroup view's both depend on it.
     let has_setattr = remount::kernel_has_mount_setattr();
-    let config = config_record(spec, has_setattr, trace)?;
+    let idmap = IdMap::for_caller();
+    // An id the map lacks is refused here, not by the switch inside.
+    let user = idmap.command_user(spec.user.as_ref())?;
+    let config = config_record(spec, user.as_ref(), has_setattr, trace)?;
     // Queued for init before the clone: sharing our CPU, the child often runs
     // only once we sleep, so every step between "go" and that sleep delays it.
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
-    let idmap = IdMap::for_caller();
     trace.mark("prepared");
 
     let go = child::Go::new()?;
@@ -129,9 +131,15 @@ pub const NO_USERNS: &str = "no user namespace (the kernel refuses them): the co
 
 /// The config record for init (README, "The config record"): everything it
 /// does besides running the command.
+/// `user`: the command's, checked against the id map (`IdMap::command_user`).
 /// `has_setattr`: whether the kernel has mount_setattr (Linux 5.12), or needs
 /// the read-only mounts made by remounts.
-pub(crate) fn config_record(spec: &Spec, has_setattr: bool, trace: &Trace) -> Result<Vec<u8>, String> {
+pub(crate) fn config_record(
+    spec: &Spec,
+    user: Option<&CommandUser>,
+    has_setattr: bool,
+    trace: &Trace,
+) -> Result<Vec<u8>, String> {
     let security = &spec.security;
     let filter =
         if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
@@ -158,6 +166,7 @@ pub(crate) fn config_record(spec: &Spec, has_setattr: bool, trace: &Trace) -> Re
         tty,
         trace: spec.trace,
         join_cgroup: !spec.limits.is_empty(),
+        user,
         rootfs: spec.rootfs.as_os_str().as_bytes(),
         hostname: &spec.hostname,
         workdir: &spec.workdir,

@@ -8,6 +8,7 @@ use crate::cgroup::Limits;
 use crate::cli::RunArgs;
 use crate::mounts::Volume;
 use crate::size;
+use crate::user::{self, User};
 
 /// Everything a run needs, validated: nothing below this point has to second-guess it.
 pub struct Spec {
@@ -28,6 +29,8 @@ pub struct Spec {
     /// Bytes of the /dev/shm tmpfs.
     pub shm_size: u64,
     pub security: Security,
+    /// The command's user (`--user`, `--group-add`); None: root, as init is.
+    pub user: Option<User>,
 }
 
 /// Least privilege inside, docker's defaults unless relaxed.
@@ -83,7 +86,9 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
         None => DEFAULT_SHM_SIZE,
     };
     let security = security(&input, &rootfs)?;
-    let env = environment(&input.hostname, input.tty, input.env)?;
+    let user = user::resolve(input.user.as_deref(), &input.group_add, &rootfs)?;
+    let home = user.as_ref().map_or("/root", |(_, home)| home.as_str());
+    let env = environment(&input.hostname, input.tty, home, input.env)?;
     let mut all = input.command.iter().chain(env.iter());
     if let Some(bad) = all.clone().find(|s| s.contains('\0')) {
         return Err(format!(
@@ -116,6 +121,7 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
         trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
         shm_size,
         security,
+        user: user.map(|(user, _)| user),
     })
 }
 
@@ -241,9 +247,9 @@ fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
 }
 
 /// A clean environment like docker's: never the host's.
-fn environment(hostname: &str, tty: bool, extra: Vec<String>) -> Result<Vec<String>, String> {
+fn environment(hostname: &str, tty: bool, home: &str, extra: Vec<String>) -> Result<Vec<String>, String> {
     let mut env =
-        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
+        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), format!("HOME={home}")];
     if tty {
         env.push("TERM=xterm".to_string());
     }
@@ -277,10 +283,10 @@ mod tests {
 
     #[test]
     fn env_overrides_and_rejects() {
-        let env = environment("h", true, vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
+        let env = environment("h", true, "/root", vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
         assert_eq!(env, ["HOSTNAME=h", "HOME=/root", "TERM=xterm", "PATH=/x", "A=b=c"]);
-        assert!(environment("h", false, vec!["NOEQUALS".into()]).is_err());
-        assert!(environment("h", false, vec!["=v".into()]).is_err());
+        assert!(environment("h", false, "/", vec!["NOEQUALS".into()]).is_err());
+        assert!(environment("h", false, "/", vec!["=v".into()]).is_err());
     }
 
     #[test]
