@@ -69,8 +69,8 @@ static mut JOIN_RECORD: [u8; 4096] = [0; 4096];
 /// The `J` record: the container's cgroups to join, and the ops that show it
 /// its cgroup once it has entered a cgroup namespace.
 pub struct Join {
+    /// -1 where the record brought none.
     pub fds: [i32; MAX_FDS],
-    pub count: usize,
     pub ops: &'static [u8],
 }
 
@@ -85,7 +85,7 @@ pub fn receive_join(channel: usize) -> Join {
         bad_record();
     }
     let ops = checked_ops(&mut r);
-    Join { fds: got.fds, count: got.count, ops }
+    Join { fds: got.fds, ops }
 }
 
 /// The ops at `r`, which must run to the record's end; a bad one ends init.

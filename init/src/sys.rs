@@ -421,17 +421,18 @@ struct CmsgFds {
     fds: [i32; MAX_FDS],
 }
 
-/// A record's length and the descriptors that came with it.
+/// A record's length and the descriptors that came with it: -1 in the slots
+/// the record left empty.
 pub struct Received {
     pub len: usize,
     pub fds: [i32; MAX_FDS],
-    pub count: usize,
 }
 
 /// Receives a record into `buf` with up to MAX_FDS descriptors (close-on-exec).
 /// EOF, or a peer that went away, reads as length 0.
 pub fn recv_fds(sock: usize, buf: &mut [u8]) -> Result<Received, Errno> {
     let iov = IoVec { base: buf.as_mut_ptr(), len: buf.len(), _life: core::marker::PhantomData };
+    // The kernel writes as many fds as came; the other slots keep their -1.
     let mut cmsg = CmsgFds { len: 0, level: 0, kind: 0, fds: [-1; MAX_FDS] };
     let msg = MsgHdr {
         name: null(),
@@ -448,8 +449,7 @@ pub fn recv_fds(sock: usize, buf: &mut [u8]) -> Result<Received, Errno> {
     let len = unsafe { syscall!(Sysno::recvmsg, sock, &msg as *const MsgHdr, MSG_CMSG_CLOEXEC) }?;
     // The peer is our launcher on a private socketpair without SO_PASSCRED:
     // control data can only be SCM_RIGHTS.
-    let count = cmsg.len.saturating_sub(size_of::<usize>() + 2 * size_of::<i32>()) / size_of::<i32>();
-    Ok(Received { len, fds: cmsg.fds, count: count.min(MAX_FDS) })
+    Ok(Received { len, fds: cmsg.fds })
 }
 
 pub fn write(fd: usize, buf: &[u8]) -> Res {
