@@ -491,7 +491,9 @@ fn init_sends_the_pty_master_before_it_waits_for_its_cgroup() {
 
     let mut fds = [0; 2];
     // SAFETY: socketpair writes two fds into the array.
-    let ret = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    let ret = unsafe {
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+    };
     assert_eq!(ret, 0, "socketpair: {}", std::io::Error::last_os_error());
     // SAFETY: two fresh fds, owned by nothing else.
     let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };

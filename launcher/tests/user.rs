@@ -87,7 +87,10 @@ fn names_groups_and_home_come_from_the_rootfs() {
     };
     // The user's group, and the groups that list it, as runc gives them.
     assert_eq!(run(&["--user", "app"]), ["1234", "2345", "2345 10", "HOME=/home/app"]);
-    assert_eq!(run(&["--user", "1234", "--group-add", "staff"]), ["1234", "2345", "2345 10 50", "HOME=/home/app"]);
+    assert_eq!(
+        run(&["--user", "1234", "--group-add", "staff"]),
+        ["1234", "2345", "2345 10 50", "HOME=/home/app"]
+    );
     // A named group replaces both.
     assert_eq!(run(&["--user", "app:staff"]), ["1234", "50", "50", "HOME=/home/app"]);
     assert_eq!(run(&["--user", "app", "-e", "HOME=/data"]), ["1234", "2345", "2345 10", "HOME=/data"]);
@@ -115,7 +118,14 @@ fn a_passwd_that_leads_out_of_the_rootfs_is_read_inside_it() {
     std::fs::remove_file(dir.join("etc/passwd")).unwrap();
     std::os::unix::fs::symlink("/etc/users", dir.join("etc/passwd")).unwrap();
     let mut cmd = Command::new(launcher_bin());
-    cmd.arg("run").arg("--rootfs").arg(&dir).args(["--user", "inside", "--", "/bin/sh", "-c", "id -u; echo $HOME"]);
+    cmd.arg("run").arg("--rootfs").arg(&dir).args([
+        "--user",
+        "inside",
+        "--",
+        "/bin/sh",
+        "-c",
+        "id -u; echo $HOME",
+    ]);
     assert_eq!(report(&output(&mut cmd)), ["4321", "/in"]);
     let mut cmd = Command::new(launcher_bin());
     cmd.arg("run").arg("--rootfs").arg(&dir).args(["--user", "root", "--", "/bin/true"]);
@@ -132,7 +142,10 @@ fn a_passwd_that_leads_out_of_the_rootfs_is_read_inside_it() {
     let out = output(&mut cmd);
     assert_code(&out, 125);
     let err = stderr(&out);
-    assert!(err.contains("the rootfs's /etc/group is not a regular file") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("the rootfs's /etc/group is not a regular file") && err.lines().count() == 1,
+        "{err}"
+    );
 }
 
 #[test]
@@ -175,7 +188,8 @@ fn rootless_with_ranges_runs_mapped_users_and_refuses_others() {
     let out = rootless(&args);
     assert_code(&out, 125);
     let err = stderr(&out);
-    let want = format!("uid {unmapped} is not mapped in the container's user namespace, which has ids 0..={count}");
+    let want =
+        format!("uid {unmapped} is not mapped in the container's user namespace, which has ids 0..={count}");
     assert!(err.contains(&want) && err.contains("/etc/subuid") && err.lines().count() == 1, "{err}");
     assert_eq!(stdout(&out), "");
 }
@@ -183,7 +197,10 @@ fn rootless_with_ranges_runs_mapped_users_and_refuses_others() {
 #[test]
 fn rootless_with_a_single_id_map_refuses_any_other_id_before_starting() {
     for (args, message) in [
-        (&["--user", "1000"][..], "uid 1000 is not mapped in the container's user namespace, which has ids 0..=0"),
+        (
+            &["--user", "1000"][..],
+            "uid 1000 is not mapped in the container's user namespace, which has ids 0..=0",
+        ),
         (&["--user", "0:1000"][..], "gid 1000 is not mapped"),
         (&["--group-add", "0"][..], "supplementary groups cannot be set"),
     ] {
