@@ -266,7 +266,7 @@ fn run(ops: &'static [u8], cfg: &Config, mounts: &Mounts) -> bool {
             continue;
         }
         // Names for error records: prefixed with the target, made absolute.
-        let what = if kind == MOUNT { c"mount /" } else { c"remount read-only /" };
+        let what = if kind == MOUNT { crate::MOUNT_STEP } else { c"remount read-only /" };
         // (dir, path) of the target: an entry of one of our mounts, or the
         // target itself, opened inside the rootfs.
         let kernel_fs = op.kind & KERNEL_FS != 0;

@@ -268,17 +268,21 @@ pub struct Mounts {
     pub sys: usize,
 }
 
+/// The first part of the error record of a mount on the rootfs's `name`:
+/// "mount /" + name.
+const MOUNT_STEP: &CStr = c"mount /";
+
 /// Opens the mount point `name` in the rootfs (our cwd) for `attach`,
 /// making a missing directory. A symlink there is refused (ELOOP), as is a
 /// file (ENOTDIR): the kernel's filesystems go on directories of the rootfs
 /// itself, and a link to follow could lead out of it.
-fn mount_point(name: &CStr, what: &CStr) -> usize {
-    mount_point_in(name, RESOLVE_NO_SYMLINKS, what)
+fn mount_point(name: &CStr) -> usize {
+    mount_point_in(name, RESOLVE_NO_SYMLINKS)
 }
 
 /// `mount_point`, the path resolved as `resolve` says.
 #[inline(never)]
-fn mount_point_in(name: &CStr, resolve: u64, what: &CStr) -> usize {
+fn mount_point_in(name: &CStr, resolve: u64) -> usize {
     let open = || openat2(CWD, name, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve);
     let fd = match open() {
         Err(Errno::ENOENT) => {
@@ -287,15 +291,15 @@ fn mount_point_in(name: &CStr, resolve: u64, what: &CStr) -> usize {
         }
         r => r,
     };
-    fd.or_die(what)
+    fd.or_die_at(MOUNT_STEP, name)
 }
 
 /// Makes a new filesystem and attaches it on the directory `name` of the
 /// rootfs; returns the descriptor of its root.
-fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr, what: &CStr) -> usize {
-    let at = mount_point(name, what);
-    let m = new_fs(fstype.as_ptr().cast(), attrs, options.as_ptr()).or_die(what);
-    attach(m, at, c"").or_die(what);
+fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr) -> usize {
+    let at = mount_point(name);
+    let m = new_fs(fstype.as_ptr().cast(), attrs, options.as_ptr()).or_die_at(MOUNT_STEP, name);
+    attach(m, at, c"").or_die_at(MOUNT_STEP, name);
     close(at);
     m
 }
@@ -308,13 +312,13 @@ fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr, what: &CStr
 /// and the pty master (with -t).
 fn setup_mounts(cfg: &harden::Config) -> (bool, Option<usize>) {
     let safe = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    let proc = mount_new(c"proc", safe, b"\0", c"proc", c"mount /proc");
+    let proc = mount_new(c"proc", safe, b"\0", c"proc");
     trace::stamp(trace::PROC);
 
     // Docker's 64 MiB. Nothing here runs or acts as a device: the device
     // nodes are bind mounts, with flags of their own. Its contents are made
     // through the descriptor of its root, which nobody else can reach.
-    let dev = mount_new(c"tmpfs", safe, b"mode\x00755\0size\x0064m\0\0", c"dev", c"mount /dev");
+    let dev = mount_new(c"tmpfs", safe, b"mode\x00755\0size\x0064m\0\0", c"dev");
     each(DEVICES, |host| {
         let name = in_dev(host);
         mkfile(dev, name).or_die_at(c"create ", host);
@@ -348,8 +352,8 @@ fn setup_mounts(cfg: &harden::Config) -> (bool, Option<usize>) {
     // A fresh sysfs needs our own network namespace; we keep the host's, so
     // show the host's /sys, read-only all the way down (the config's first op).
     let sys = clone_tree(CWD, c"/sys", true).or_die(c"bind-mount /sys");
-    let at = mount_point(c"sys", c"mount /sys");
-    attach(sys, at, c"").or_die(c"mount /sys");
+    let at = mount_point(c"sys");
+    attach(sys, at, c"").or_die_at(MOUNT_STEP, c"sys");
     close(at);
     trace::stamp(trace::SYS);
 
@@ -362,15 +366,14 @@ fn setup_mounts(cfg: &harden::Config) -> (bool, Option<usize>) {
     let joined = harden::run_ops(cfg, &mounts);
 
     // Where the rootfs's /tmp leads, inside the rootfs: distributions link it.
-    let what = c"mount /tmp";
-    let tmp = mount_point_in(c"tmp", RESOLVE_IN_ROOT, what);
+    let tmp = mount_point_in(c"tmp", RESOLVE_IN_ROOT);
     if !access(tmp, c".", W_OK) {
         let m = new_fs(
             c"tmpfs".as_ptr().cast(),
             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
             b"mode\x001777\0\0".as_ptr(),
         );
-        attach(m.or_die(what), tmp, c"").or_die(what);
+        attach(m.or_die_at(MOUNT_STEP, c"tmp"), tmp, c"").or_die_at(MOUNT_STEP, c"tmp");
     }
     trace::stamp(trace::EXTRA_MOUNTS);
     (joined, master)
