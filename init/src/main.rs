@@ -416,7 +416,9 @@ fn enter_workdir(dir: &CStr) {
 /// mkdir -p, after pivot_root: every path leads into the container.
 /// Failures show in the chdir that follows.
 fn mkdir_p(path: &CStr) {
-    let mut buf = [0u8; 4096];
+    // SAFETY: PATH_BUF's only other user is the command's process, which
+    // starts later; init has one thread.
+    let buf = unsafe { &mut *core::ptr::addr_of_mut!(exec::PATH_BUF) };
     for (i, &b) in path.to_bytes_with_nul().iter().enumerate() {
         if (b == b'/' || b == 0) && i > 0 {
             if let Some(prefix) = buf.get(..=i) {
