@@ -112,8 +112,8 @@ pub struct Head {
     groups: u16,
     pub flags: u32,
     caps: u64,
-    /// The command's user, with USER.
-    uid: u32,
+    /// The command's user, with USER (0 without).
+    pub uid: u32,
     gid: u32,
     /// The pty's size, a struct winsize (rows, columns, 0, 0; 0 rows and
     /// columns when unknown, as a new pty is).

@@ -463,6 +463,12 @@ extern "C" fn child(args: usize) -> ! {
         setsid().or_die(WHAT);
         let slave = pty_peer(m).or_die(WHAT);
         set_ctty(slave).or_die(WHAT);
+        // The terminal is the command's: with --user, its user's, as runc
+        // gives it (the group stays), so a program that reopens it by name can.
+        let uid = cfg.head.uid as usize;
+        if uid != 0 {
+            give_to(slave, uid).or_die(WHAT);
+        }
         for fd in 0..3 {
             dup2(slave, fd).or_die(WHAT);
         }

@@ -520,7 +520,7 @@ pub fn capset(caps: u64) -> Res {
 /// # Safety
 /// `groups` must point to `count` readable gids.
 pub unsafe fn set_user(groups: *const u32, count: usize, gid: usize, uid: usize) -> Res {
-    let [groups_call, gid_call, uid_call] = crate::arch::SET_IDS;
+    let [groups_call, gid_call, uid_call, _] = crate::arch::ID_CALLS;
     // SAFETY: the kernel reads `count` gids from `groups` (the caller's
     // contract); the other calls take integers only.
     unsafe {
@@ -528,6 +528,13 @@ pub unsafe fn set_user(groups: *const u32, count: usize, gid: usize, uid: usize)
         syscall!(gid_call, gid, gid, gid)?;
         syscall!(uid_call, uid, uid, uid)
     }
+}
+
+/// Gives the file `fd` to `uid`, its group unchanged.
+pub fn give_to(fd: usize, uid: usize) -> Res {
+    let [.., chown_call] = crate::arch::ID_CALLS;
+    // SAFETY: integer arguments only; -1 leaves the group as it is.
+    unsafe { syscall!(chown_call, fd, uid, u32::MAX as usize) }
 }
 
 /// Sets IFF_UP on "lo" (of our network namespace).

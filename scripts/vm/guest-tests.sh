@@ -214,8 +214,8 @@ t_net() {
 }
 
 # --user and --group-add. As root: the command's ids and groups, no capability left
-# (docker's set stays its bounding set), and root's files read-only to it; on arm this
-# is setresuid32 and its kin. As the user, whose single-id map holds only 0: one line
+# (docker's set stays its bounding set), root's files read-only to it, and with -t a
+# terminal it owns; on arm this is setresuid32 and its kin. As the user, whose single-id map holds only 0: one line
 # naming the unmapped uid, exit 125, and the command never started.
 t_user() {
 	groups=
@@ -229,6 +229,14 @@ t_user() {
 		want="ran 1000 1000 1000 10 CapEff: 0000000000000000 CapBnd: 00000000a80425fb no-write "
 		if [ $rc != 0 ] || [ "$got" != "$want" ]; then
 			fail $n "run --user 1000:1000 --group-add 10 exited $rc with '$got', want 0 with '$want'"
+			show $T.out $T.err
+			return
+		fi
+		# With -t, the terminal is the user's (fchown, fchown32 on arm).
+		launch $T.out $T.err run -t --user 1000:1000 --rootfs "$ROOTFS" -- /bin/sh -c 'stat -c %u $(tty)'
+		got=$(tr -d '\r' <$T.out)
+		if [ $rc != 0 ] || [ "$got" != 1000 ]; then
+			fail $n "run -t --user 1000:1000: the terminal's owner is '$got' (exit $rc), want 1000"
 			show $T.out $T.err
 		else
 			pass $n

@@ -16,9 +16,10 @@ use syscalls::Sysno;
 pub const O_DIRECTORY: usize = 0o40000;
 /// clock_gettime64 (Linux 5.1): plain clock_gettime fills a 32-bit timespec.
 pub const CLOCK_GETTIME: Sysno = Sysno::clock_gettime64;
-/// The calls that take 32-bit ids: arm's plain setgroups, setresgid and
-/// setresuid take 16-bit ones.
-pub const SET_IDS: [Sysno; 3] = [Sysno::setgroups32, Sysno::setresgid32, Sysno::setresuid32];
+/// The calls that take 32-bit ids: arm's plain setgroups, setresgid,
+/// setresuid and fchown take 16-bit ones.
+pub const ID_CALLS: [Sysno; 4] =
+    [Sysno::setgroups32, Sysno::setresgid32, Sysno::setresuid32, Sysno::fchown32];
 
 // The kernel starts us with argc at sp and no frame (a Thumb entry point has
 // bit 0 set in the ELF header, which .thumb_func arranges); clear the frame

@@ -11,8 +11,8 @@ pub use generic::dup2;
 pub const O_DIRECTORY: usize = 0o200000;
 /// clock_gettime with a 64-bit struct timespec.
 pub const CLOCK_GETTIME: Sysno = Sysno::clock_gettime;
-/// setgroups, setresgid, setresuid: these take 32-bit ids.
-pub const SET_IDS: [Sysno; 3] = [Sysno::setgroups, Sysno::setresgid, Sysno::setresuid];
+/// setgroups, setresgid, setresuid, fchown: these take 32-bit ids.
+pub const ID_CALLS: [Sysno; 4] = [Sysno::setgroups, Sysno::setresgid, Sysno::setresuid, Sysno::fchown];
 
 // The kernel starts us with argc at sp and no frame; clear the frame pointer
 // and return address so nothing unwinds past us. No global pointer is set up:

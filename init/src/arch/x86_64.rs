@@ -8,8 +8,8 @@ use syscalls::Sysno;
 pub const O_DIRECTORY: usize = 0o200000;
 /// clock_gettime with a 64-bit struct timespec.
 pub const CLOCK_GETTIME: Sysno = Sysno::clock_gettime;
-/// setgroups, setresgid, setresuid: these take 32-bit ids.
-pub const SET_IDS: [Sysno; 3] = [Sysno::setgroups, Sysno::setresgid, Sysno::setresuid];
+/// setgroups, setresgid, setresuid, fchown: these take 32-bit ids.
+pub const ID_CALLS: [Sysno; 4] = [Sysno::setgroups, Sysno::setresgid, Sysno::setresuid, Sysno::fchown];
 
 // The kernel starts us with argc at the stack pointer, not with a call frame;
 // hand that pointer to Rust with the stack aligned as the ABI wants.
