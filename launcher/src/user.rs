@@ -124,6 +124,9 @@ pub fn resolve(
 /// A number is an id; anything else a name. u32::MAX is no id: set*id(2)
 /// read it as "leave unchanged".
 fn parse_id(s: &str) -> Result<Option<u32>, String> {
+    if s.is_empty() {
+        return Err("an empty name: give a name or a number".into());
+    }
     if !s.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
     }
@@ -249,6 +252,8 @@ mod tests {
         }
         let e = user(Some("1"), &["nope"]).unwrap_err();
         assert!(e.starts_with("--group-add \"nope\": no group"), "{e}");
+        let e = user(None, &[""]).unwrap_err();
+        assert!(e.starts_with("--group-add \"\": an empty name"), "{e}");
     }
 
     #[test]
