@@ -92,8 +92,7 @@ impl IdMap {
         }
         if groups.len() > MAX_GROUPS {
             return Err(format!(
-                "{} supplementary groups: a container takes at most {MAX_GROUPS}",
-                groups.len()
+                "more than {MAX_GROUPS} supplementary groups: a container takes at most {MAX_GROUPS}"
             ));
         }
         if single {

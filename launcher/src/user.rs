@@ -24,10 +24,18 @@ pub struct User {
 
 impl User {
     /// What setgroups(2) gets: the memberships, then the groups asked for,
-    /// each once.
+    /// each once; past MAX_GROUPS (an error for the caller) it stops.
     pub fn all_groups(&self) -> Vec<u32> {
-        let mut seen = std::collections::HashSet::new();
-        self.member_of.iter().chain(&self.groups).copied().filter(|g| seen.insert(*g)).collect()
+        let mut all: Vec<u32> = Vec::new();
+        for &g in self.member_of.iter().chain(&self.groups) {
+            if all.len() > MAX_GROUPS {
+                break;
+            }
+            if !all.contains(&g) {
+                all.push(g);
+            }
+        }
+        all
     }
 }
 
