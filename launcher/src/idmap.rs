@@ -25,6 +25,9 @@ pub enum IdMap {
     /// /etc/subuid and /etc/subgid, written by the setuid helpers newuidmap and
     /// newgidmap, so `chown` and `adduser` work inside.
     Ranges { uid: u32, gid: u32, uids: (u32, u32), gids: (u32, u32) },
+    /// Maps given whole (`INSIDE OUTSIDE COUNT` lines, an OCI config's),
+    /// written by root.
+    Given { uids: String, gids: String },
 }
 
 impl IdMap {
@@ -55,6 +58,7 @@ impl IdMap {
             IdMap::Ranges { uid, uids, .. } => {
                 format!("root inside is uid {uid} outside, 1..={} map to {}..", uids.1, uids.0)
             }
+            IdMap::Given { ref uids, .. } => format!("uid map as given: {}", uids.trim().replace('\n', ", ")),
         }
     }
 
@@ -65,15 +69,18 @@ impl IdMap {
     pub fn command_user(&self, user: Option<&User>) -> Result<Option<CommandUser>, String> {
         let Some(user) = user else { return Ok(None) };
         const SINGLE: &str = "rootless with a single-id map: give your user ranges in /etc/subuid and /etc/subgid (and install uidmap for newuidmap), or run as root";
-        // The highest uid and gid mapped: 0, and 1..=N onto the ranges.
-        let (uids, gids, how) = match *self {
-            IdMap::Root => (u32::MAX - 1, u32::MAX - 1, "as root"),
-            IdMap::Single { .. } => (0, 0, SINGLE),
+        // The ids mapped inside, as (first, count): 0, and 1..=N onto ranges.
+        let (uids, gids, how) = match self {
+            IdMap::Root => (vec![(0, u32::MAX)], vec![(0, u32::MAX)], "as root"),
+            IdMap::Single { .. } => (vec![(0, 1)], vec![(0, 1)], SINGLE),
             IdMap::Ranges { uids, gids, .. } => (
-                uids.1,
-                gids.1,
+                vec![(0, uids.1.saturating_add(1))],
+                vec![(0, gids.1.saturating_add(1))],
                 "rootless: use ids within your ranges in /etc/subuid and /etc/subgid, or widen them",
             ),
+            IdMap::Given { uids, gids } => {
+                (inside_ranges(uids), inside_ranges(gids), "the uid and gid maps given: map it there")
+            }
         };
         let single = matches!(self, IdMap::Single { .. });
         if single && !user.groups.is_empty() {
@@ -83,11 +90,16 @@ impl IdMap {
         }
         // As runc: where setgroups is denied, the user's memberships go too.
         let groups = if single { Vec::new() } else { user.all_groups() };
-        let ids = [("uid", user.uid, uids), ("gid", user.gid, gids)].into_iter();
-        let supplementary = groups.iter().map(|&g| ("supplementary gid", g, gids));
-        if let Some((what, id, max)) = ids.chain(supplementary).find(|&(_, id, max)| id > max) {
+        let ids = [("uid", user.uid, &uids), ("gid", user.gid, &gids)].into_iter();
+        let supplementary = groups.iter().map(|&g| ("supplementary gid", g, &gids));
+        let mapped =
+            |id: u32, map: &[(u32, u32)]| map.iter().any(|&(first, n)| id >= first && id - first < n);
+        if let Some((what, id, map)) = ids.chain(supplementary).find(|&(_, id, map)| !mapped(id, map)) {
+            let has: Vec<String> =
+                map.iter().map(|&(first, n)| format!("{first}..={}", first + (n.max(1) - 1))).collect();
             return Err(format!(
-                "{what} {id} is not mapped in the container's user namespace, which has ids 0..={max} ({how})"
+                "{what} {id} is not mapped in the container's user namespace, which has ids {} ({how})",
+                has.join(", ")
             ));
         }
         if groups.len() > MAX_GROUPS {
@@ -121,8 +133,22 @@ impl IdMap {
                 run_helper("newuidmap", pid, uid, uids)?;
                 run_helper("newgidmap", pid, gid, gids)
             }
+            IdMap::Given { ref uids, ref gids } => {
+                write("uid_map", uids)?;
+                write("gid_map", gids)
+            }
         }
     }
+}
+
+/// The ids inside of a map's `INSIDE OUTSIDE COUNT` lines, as (first, count).
+fn inside_ranges(map: &str) -> Vec<(u32, u32)> {
+    let line = |l: &str| {
+        let mut f = l.split_whitespace().map(|n| n.parse::<u32>().ok());
+        let (inside, _outside, count) = (f.next()??, f.next()??, f.next()??);
+        Some((inside, count))
+    };
+    map.lines().filter_map(line).collect()
 }
 
 /// Runs newuidmap or newgidmap; they print their own reason on stderr.

@@ -44,6 +44,9 @@ pub fn main(args: Vec<OsString>) -> ! {
             std::process::exit(status::RUNTIME_ERROR);
         }
     };
+    if oci::is_oci(&args) {
+        std::process::exit(oci::main(&args));
+    }
     let code = match cli::parse(&args) {
         cli::Parsed::Exit { text, code: 0 } => {
             let _ = writeln!(std::io::stdout(), "{text}");
@@ -84,7 +87,7 @@ pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
     let has_setattr = remount::kernel_has_mount_setattr();
     let trace = trace::Trace::new(false, std::time::Instant::now());
     let user = idmap::IdMap::for_caller().command_user(spec.user.as_ref())?;
-    run::config_record(&spec, user.as_ref(), has_setattr, &trace)
+    run::config_record(&spec, user.as_ref(), has_setattr, false, &trace)
 }
 
 /// What std's start-up would do and the launcher needs (main.rs skips it):
