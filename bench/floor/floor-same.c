@@ -208,8 +208,11 @@ static uint64_t le(const unsigned char *p, int n)
 	return v;
 }
 
-/* 'C' caps(u64) flags(u32) rows(u16) cols(u16) rootfs\0 hostname\0 workdir\0
- * n(u16) n*8 filter bytes, then the mount ops (unread). */
+/* The head (32 bytes): 'C' 0 groups(u16) flags(u32) caps(u64) uid(u32)
+ * gid(u32) rows(u16) cols(u16) 0(u32); then groups*4 bytes of gids,
+ * rootfs\0 hostname\0 workdir\0 n(u16) n*8 filter bytes, then the mount ops
+ * (unread). The floor's container is the default one: its command stays
+ * root, so the user (unset there) is not read either. */
 static struct hardening read_config(const char *path)
 {
 	static unsigned char buf[65536];
@@ -219,13 +222,13 @@ static struct hardening read_config(const char *path)
 		die("open", path);
 	ssize_t n = read(fd, buf, sizeof buf);
 	close(fd);
-	if (n < 15 || buf[0] != 'C') {
+	if (n < 32 || buf[0] != 'C') {
 		errno = EINVAL;
 		die("config record", path);
 	}
-	h.caps = le(buf + 1, 8);
-	h.flags = le(buf + 9, 4);
-	ssize_t at = 17;
+	h.flags = le(buf + 4, 4);
+	h.caps = le(buf + 8, 8);
+	ssize_t at = 32 + 4 * (ssize_t)le(buf + 2, 2);
 	for (int text = 0; text < 3; text++) {
 		while (at < n && buf[at])
 			at++;

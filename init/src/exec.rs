@@ -1,10 +1,15 @@
 //! Running the command the way execvp(3) would, without an allocator: PATH
-//! candidates are built in a stack buffer.
+//! candidates are built in a static buffer.
 
 use crate::sys::{self, Errno};
 use core::ffi::CStr;
 
 const PATH_MAX: usize = 4096;
+
+/// Room for one path: in .bss, as a stack array would be probed page by page
+/// and zeroed. Used by `mkdir_p` in PID 1 (while it is still all zeros), then
+/// by `execvp` in the command's process, which writes every byte it uses.
+pub static mut PATH_BUF: [u8; PATH_MAX] = [0; PATH_MAX];
 const NAME_MAX: usize = 255;
 
 /// Execs `cmd`, searching PATH (from `envp`) when it has no '/'. Returns only
@@ -29,7 +34,9 @@ pub unsafe fn execvp(cmd: &CStr, argv: *const *const u8, envp: *const *const u8)
     // SAFETY: forwarded from our caller.
     // The launcher always sets PATH (docker's default unless -e changes it).
     let path = unsafe { env_path(envp) }.unwrap_or_default();
-    let mut buf = [0u8; PATH_MAX];
+    // SAFETY: PID 1, PATH_BUF's other user, is done with it and waits for
+    // this process to exec; nothing else runs in this memory.
+    let buf = unsafe { &mut *core::ptr::addr_of_mut!(PATH_BUF) };
     let mut err = Errno::ENOENT;
     let mut eacces = false;
     let mut rest = Some(path);
@@ -44,7 +51,7 @@ pub unsafe fn execvp(cmd: &CStr, argv: *const *const u8, envp: *const *const u8)
             err = Errno::ENAMETOOLONG;
             continue;
         }
-        let rest = copy(&mut buf, dir);
+        let rest = copy(buf, dir);
         let rest = copy(rest, slash);
         let rest = copy(rest, name);
         copy(rest, b"\0");

@@ -3,7 +3,9 @@
 //! launcher's; this module only parses and executes.
 //!
 //! ```text
-//! 'C', caps u64, flags u32, rows u16, cols u16, rootfs, hostname, workdir
+//! a head of 32 bytes, read in place as `Head`: 'C', 0 u8, group_count u16,
+//! flags u32, caps u64, uid u32, gid u32, rows u16, cols u16, 0 u32; then
+//! group_count gids (u32), rootfs, hostname, workdir
 //! (NUL-terminated), filter_len u16, filter_len * 8 bytes of struct
 //! sock_filter, op_count u16, then each op:
 //!   kind u8, arg u32, source, target, fstype (NUL-terminated; "" = NULL),
@@ -14,6 +16,7 @@
 use crate::sys::{self, Errno, *};
 use crate::{die, Mounts, OrDie};
 use core::ffi::CStr;
+use core::mem::size_of;
 use core::ptr::{addr_of_mut, null};
 
 const DROP_CAPS: u32 = 1;
@@ -26,7 +29,9 @@ pub const TTY: u32 = 16;
 pub const TRACE: u32 = 32;
 /// A `J` record with the container's cgroups comes before the command starts.
 pub const JOIN_CGROUP: u32 = 64;
-const ALL_FLAGS: u32 = 127;
+/// Run the command as the head's uid and gid, with the record's groups.
+const USER: u32 = 128;
+const ALL_FLAGS: u32 = 255;
 
 const MOUNT: u8 = 1;
 /// 3: mount_setattr on the target's mount alone.
@@ -52,7 +57,10 @@ const MAX_RECORD: usize = 64 * 1024;
 /// The record's buffer. In .bss rather than on the stack: only the pages the
 /// record fills are ever touched, where a 64 KiB stack frame would be probed
 /// page by page and stay resident in PID 1.
-static mut RECORD: [u8; MAX_RECORD] = [0; MAX_RECORD];
+/// Aligned for the record's head, which is read in place.
+#[repr(align(8))]
+struct RecordBuf([u8; MAX_RECORD]);
+static mut RECORD: RecordBuf = RecordBuf([0; MAX_RECORD]);
 
 /// The `J` record's buffer: 'J', then op_count u16 and ops, as in the config
 /// record.
@@ -61,8 +69,8 @@ static mut JOIN_RECORD: [u8; 4096] = [0; 4096];
 /// The `J` record: the container's cgroups to join, and the ops that show it
 /// its cgroup once it has entered a cgroup namespace.
 pub struct Join {
+    /// -1 where the record brought none.
     pub fds: [i32; MAX_FDS],
-    pub count: usize,
     pub ops: &'static [u8],
 }
 
@@ -77,7 +85,7 @@ pub fn receive_join(channel: usize) -> Join {
         bad_record();
     }
     let ops = checked_ops(&mut r);
-    Join { fds: got.fds, count: got.count, ops }
+    Join { fds: got.fds, ops }
 }
 
 /// The ops at `r`, which must run to the record's end; a bad one ends init.
@@ -93,11 +101,30 @@ fn checked_ops(r: &mut Cursor) -> &'static [u8] {
     ops
 }
 
-pub struct Config {
-    caps: u64,
+/// The record's fixed head, read in place: laid out as a C struct with every
+/// field at its natural alignment in the aligned buffer, so reading one is
+/// one load (every architecture the init runs on is little-endian).
+#[repr(C)]
+pub struct Head {
+    tag: u8,
+    _zero: u8,
+    /// How many supplementary groups (u32 each) follow the head.
+    groups: u16,
     pub flags: u32,
-    /// The pty's rows and columns; 0 when unknown.
-    pub winsize: [u16; 2],
+    caps: u64,
+    /// The command's user, with USER (0 without).
+    pub uid: u32,
+    gid: u32,
+    /// The pty's size, a struct winsize (rows, columns, 0, 0; 0 rows and
+    /// columns when unknown, as a new pty is).
+    pub winsize: [u16; 4],
+}
+
+const _: () = assert!(size_of::<Head>() == 32, "the head's layout is the record's");
+
+pub struct Config {
+    /// The head, followed in the record by `head.groups` gids.
+    pub head: &'static Head,
     /// Absolute host path of the root filesystem.
     pub rootfs: &'static CStr,
     pub hostname: &'static CStr,
@@ -123,28 +150,31 @@ struct Op {
 /// change to the container.
 pub fn receive(channel: usize) -> Config {
     // SAFETY: the only reference to RECORD ever made, and init has one thread.
-    let buf: &'static mut [u8; MAX_RECORD] = unsafe { &mut *addr_of_mut!(RECORD) };
+    let buf: &'static mut [u8; MAX_RECORD] = unsafe { &mut *addr_of_mut!(RECORD.0) };
     let n = sys::recv_record(channel, buf).or_die(c"config record");
     if n > MAX_RECORD {
         die(Errno::EMSGSIZE, c"config record", c"");
     }
     let mut r = Cursor(buf.get(..n).unwrap_or_default());
-    let tag = r.int(1);
-    let caps = r.int(8);
-    let flags = r.int(4) as u32;
+    let head = r.take(size_of::<Head>()).as_ptr().cast::<Head>();
+    // SAFETY: `take` checked that the record holds a whole Head at its start,
+    // which RecordBuf aligns for it; a Head has integer fields only (any bytes
+    // are one), and the record is 'static and never written again.
+    let head = unsafe { &*head };
     // A request this init does not know must not pass as granted.
-    if tag != u64::from(b'C') || flags > ALL_FLAGS {
+    if head.tag != b'C' || head.flags > ALL_FLAGS {
         bad_record();
     }
-    let winsize = [r.int(2) as u16, r.int(2) as u16];
+    // The groups stay in place, right after the head (see `restrict`).
+    r.take(usize::from(head.groups) * 4);
     let [rootfs, hostname, workdir] = [r.text(), r.text(), r.text()];
     let len = r.int(2) as usize;
     let filter = r.take(len * 8);
     let ops = checked_ops(&mut r);
-    if flags & LOOPBACK_UP != 0 {
+    if head.flags & LOOPBACK_UP != 0 {
         sys::loopback_up().or_die(c"bring up lo");
     }
-    Config { caps, flags, winsize, rootfs, hostname, workdir, filter, ops }
+    Config { head, rootfs, hostname, workdir, filter, ops }
 }
 
 #[cold]
@@ -229,14 +259,14 @@ fn run(ops: &'static [u8], cfg: &Config, mounts: &Mounts) -> bool {
         let kind = op.kind & !(KERNEL_FS | SHARED);
         let target = op.target;
         if kind == CGROUP_NS {
-            let view = if cfg.flags & JOIN_CGROUP != 0 { crate::join_cgroups() } else { &[] };
+            let view = if cfg.head.flags & JOIN_CGROUP != 0 { crate::join_cgroups() } else { &[] };
             joined = true;
             sys::unshare(CLONE_NEWCGROUP).or_die(c"enter a cgroup namespace");
             run(view, cfg, mounts);
             continue;
         }
         // Names for error records: prefixed with the target, made absolute.
-        let what = if kind == MOUNT { c"mount /" } else { c"remount read-only /" };
+        let what = if kind == MOUNT { crate::MOUNT_STEP } else { c"remount read-only /" };
         // (dir, path) of the target: an entry of one of our mounts, or the
         // target itself, opened inside the rootfs.
         let kernel_fs = op.kind & KERNEL_FS != 0;
@@ -325,12 +355,16 @@ fn in_mount(mounts: &Mounts, path: &'static CStr) -> (usize, &'static CStr) {
 
 /// In the command's process, right before exec: the bounding set, then
 /// no_new_privs, then the filter (still allowed without no_new_privs, as we
-/// hold CAP_SYS_ADMIN in our user namespace), then the capability sets.
+/// hold CAP_SYS_ADMIN in our user namespace), then the user, then the
+/// capability sets. A uid other than 0 leaves the command no capability but
+/// its bounding set, as docker does (the switch empties the permitted and
+/// effective sets; capset empties the inheritable one), which is why the
+/// filter comes first.
 pub fn restrict(h: &Config) {
-    let drop = h.flags & DROP_CAPS != 0;
+    let drop = h.head.flags & DROP_CAPS != 0;
     if drop {
         for cap in 0..64 {
-            if (h.caps >> cap) & 1 == 0 {
+            if (h.head.caps >> cap) & 1 == 0 {
                 match prctl(PR_CAPBSET_DROP, cap) {
                     // Past the kernel's last capability.
                     Err(Errno::EINVAL) => break,
@@ -341,14 +375,24 @@ pub fn restrict(h: &Config) {
             }
         }
     }
-    if h.flags & NO_NEW_PRIVS != 0 {
+    if h.head.flags & NO_NEW_PRIVS != 0 {
         prctl(PR_SET_NO_NEW_PRIVS, 1).or_die(c"no_new_privs");
     }
-    if h.flags & SECCOMP != 0 {
+    if h.head.flags & SECCOMP != 0 {
         seccomp_filter(h.filter).or_die(c"seccomp filter");
     }
+    let head = h.head;
+    if head.flags & USER != 0 {
+        // SAFETY: `receive` checked that the record holds `head.groups` gids
+        // right after the head, in the 'static record.
+        let set = unsafe {
+            let groups = (head as *const Head).add(1).cast::<u32>();
+            set_user(groups, head.groups.into(), head.gid as usize, head.uid as usize)
+        };
+        set.or_die(c"set the user");
+    }
     if drop {
-        capset(h.caps).or_die(c"capset");
+        capset(if head.uid == 0 { head.caps } else { 0 }).or_die(c"capset");
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).or_die(c"clear ambient caps");
     }
 }

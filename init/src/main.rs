@@ -173,7 +173,7 @@ fn run(command: &Command) -> ! {
     // container sees only `init -- CMD` as PID 1's arguments. Read before any
     // change, so that a bad record fails early.
     let cfg = harden::receive(CHANNEL);
-    trace::start(cfg.flags & harden::TRACE != 0);
+    trace::start(cfg.head.flags & harden::TRACE != 0);
     sethostname(cfg.hostname.to_bytes()).or_die(c"sethostname");
     trace::stamp(trace::HOSTNAME);
 
@@ -184,21 +184,15 @@ fn run(command: &Command) -> ! {
     chdir(cfg.rootfs).or_die_at(c"chdir ", cfg.rootfs);
     trace::stamp(trace::ROOT_BOUND);
 
-    let joined = setup_mounts(&cfg);
+    let (joined, master) = setup_mounts(&cfg);
     // 7. The launcher made the container's cgroups while we built the mounts;
     // an op joins them and enters the cgroup namespace, or we join them here.
-    if !joined && cfg.flags & harden::JOIN_CGROUP != 0 {
+    if !joined && cfg.head.flags & harden::JOIN_CGROUP != 0 {
         join_cgroups();
     }
     enter_root();
     trace::stamp(trace::PIVOTED);
     enter_workdir(cfg.workdir);
-
-    // 8. The pty lives in the container's own devpts; the launcher gets the master.
-    let master = if cfg.flags & harden::TTY != 0 { Some(open_pty(cfg.winsize)) } else { None };
-    if let Some(m) = master {
-        send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master");
-    }
 
     // 9. Made before the command starts so that its failure can still be reported, and
     // with all signals already queued, none is lost while CMD starts.
@@ -223,9 +217,11 @@ fn run(command: &Command) -> ! {
 pub fn join_cgroups() -> &'static [u8] {
     const WHAT: &CStr = c"join the cgroup";
     let r = harden::receive_join(CHANNEL);
-    for &fd in r.fds.iter().take(r.count) {
-        write(fd as usize, b"0").or_die(WHAT);
-        close(fd as usize);
+    for fd in r.fds {
+        if fd >= 0 {
+            write(fd as usize, b"0").or_die(WHAT);
+            close(fd as usize);
+        }
     }
     trace::stamp(trace::CGROUP_JOINED);
     r.ops
@@ -272,17 +268,21 @@ pub struct Mounts {
     pub sys: usize,
 }
 
+/// The first part of the error record of a mount on the rootfs's `name`:
+/// "mount /" + name.
+const MOUNT_STEP: &CStr = c"mount /";
+
 /// Opens the mount point `name` in the rootfs (our cwd) for `attach`,
 /// making a missing directory. A symlink there is refused (ELOOP), as is a
 /// file (ENOTDIR): the kernel's filesystems go on directories of the rootfs
 /// itself, and a link to follow could lead out of it.
-fn mount_point(name: &CStr, what: &CStr) -> usize {
-    mount_point_in(name, RESOLVE_NO_SYMLINKS, what)
+fn mount_point(name: &CStr) -> usize {
+    mount_point_in(name, RESOLVE_NO_SYMLINKS)
 }
 
 /// `mount_point`, the path resolved as `resolve` says.
 #[inline(never)]
-fn mount_point_in(name: &CStr, resolve: u64, what: &CStr) -> usize {
+fn mount_point_in(name: &CStr, resolve: u64) -> usize {
     let open = || openat2(CWD, name, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve);
     let fd = match open() {
         Err(Errno::ENOENT) => {
@@ -291,15 +291,15 @@ fn mount_point_in(name: &CStr, resolve: u64, what: &CStr) -> usize {
         }
         r => r,
     };
-    fd.or_die(what)
+    fd.or_die_at(MOUNT_STEP, name)
 }
 
 /// Makes a new filesystem and attaches it on the directory `name` of the
 /// rootfs; returns the descriptor of its root.
-fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr, what: &CStr) -> usize {
-    let at = mount_point(name, what);
-    let m = new_fs(fstype.as_ptr().cast(), attrs, options.as_ptr()).or_die(what);
-    attach(m, at, c"").or_die(what);
+fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr) -> usize {
+    let at = mount_point(name);
+    let m = new_fs(fstype.as_ptr().cast(), attrs, options.as_ptr()).or_die_at(MOUNT_STEP, name);
+    attach(m, at, c"").or_die_at(MOUNT_STEP, name);
     close(at);
     m
 }
@@ -307,17 +307,18 @@ fn mount_new(fstype: &CStr, attrs: u64, options: &[u8], name: &CStr, what: &CStr
 // The filesystems' options are lists of C strings (`sys::new_fs`), which a
 // `c""` literal cannot hold.
 #[allow(clippy::manual_c_str_literals)]
-/// Steps 3 to 6, with the rootfs our cwd: the kernel's filesystems, then the
-/// config's ops and /tmp. Returns whether an op joined the cgroups.
-fn setup_mounts(cfg: &harden::Config) -> bool {
+/// Steps 3 to 6, with the rootfs our cwd: the kernel's filesystems, the pty,
+/// then the config's ops and /tmp. Returns whether an op joined the cgroups,
+/// and the pty master (with -t).
+fn setup_mounts(cfg: &harden::Config) -> (bool, Option<usize>) {
     let safe = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    let proc = mount_new(c"proc", safe, b"\0", c"proc", c"mount /proc");
+    let proc = mount_new(c"proc", safe, b"\0", c"proc");
     trace::stamp(trace::PROC);
 
     // Docker's 64 MiB. Nothing here runs or acts as a device: the device
     // nodes are bind mounts, with flags of their own. Its contents are made
     // through the descriptor of its root, which nobody else can reach.
-    let dev = mount_new(c"tmpfs", safe, b"mode\x00755\0size\x0064m\0\0", c"dev", c"mount /dev");
+    let dev = mount_new(c"tmpfs", safe, b"mode\x00755\0size\x0064m\0\0", c"dev");
     each(DEVICES, |host| {
         let name = in_dev(host);
         mkfile(dev, name).or_die_at(c"create ", host);
@@ -342,13 +343,17 @@ fn setup_mounts(cfg: &harden::Config) -> bool {
             symlink(t, dev, s).or_die_at(c"symlink /dev/", s);
         }
     });
+    // The pty, in /dev/pts through /dev's descriptor: its master goes to the
+    // launcher now, before we wait for the cgroup (the J record), so that an
+    // OCI `create` can pass it on before the container starts.
+    let master = if cfg.head.flags & harden::TTY != 0 { Some(open_pty(dev, cfg.head)) } else { None };
     trace::stamp(trace::DEV);
 
     // A fresh sysfs needs our own network namespace; we keep the host's, so
     // show the host's /sys, read-only all the way down (the config's first op).
     let sys = clone_tree(CWD, c"/sys", true).or_die(c"bind-mount /sys");
-    let at = mount_point(c"sys", c"mount /sys");
-    attach(sys, at, c"").or_die(c"mount /sys");
+    let at = mount_point(c"sys");
+    attach(sys, at, c"").or_die_at(MOUNT_STEP, c"sys");
     close(at);
     trace::stamp(trace::SYS);
 
@@ -361,18 +366,17 @@ fn setup_mounts(cfg: &harden::Config) -> bool {
     let joined = harden::run_ops(cfg, &mounts);
 
     // Where the rootfs's /tmp leads, inside the rootfs: distributions link it.
-    let what = c"mount /tmp";
-    let tmp = mount_point_in(c"tmp", RESOLVE_IN_ROOT, what);
+    let tmp = mount_point_in(c"tmp", RESOLVE_IN_ROOT);
     if !access(tmp, c".", W_OK) {
         let m = new_fs(
             c"tmpfs".as_ptr().cast(),
             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
             b"mode\x001777\0\0".as_ptr(),
         );
-        attach(m.or_die(what), tmp, c"").or_die(what);
+        attach(m.or_die_at(MOUNT_STEP, c"tmp"), tmp, c"").or_die_at(MOUNT_STEP, c"tmp");
     }
     trace::stamp(trace::EXTRA_MOUNTS);
-    joined
+    (joined, master)
 }
 
 /// mkdir in a directory of ours (a fresh tmpfs) that nobody else can reach.
@@ -412,7 +416,9 @@ fn enter_workdir(dir: &CStr) {
 /// mkdir -p, after pivot_root: every path leads into the container.
 /// Failures show in the chdir that follows.
 fn mkdir_p(path: &CStr) {
-    let mut buf = [0u8; 4096];
+    // SAFETY: PATH_BUF's only other user is the command's process, which
+    // starts later; init has one thread.
+    let buf = unsafe { &mut *core::ptr::addr_of_mut!(exec::PATH_BUF) };
     for (i, &b) in path.to_bytes_with_nul().iter().enumerate() {
         if (b == b'/' || b == 0) && i > 0 {
             if let Some(prefix) = buf.get(..=i) {
@@ -427,14 +433,14 @@ fn mkdir_p(path: &CStr) {
     }
 }
 
-/// A pty master from the container's devpts, unlocked and sized.
-fn open_pty(winsize: [u16; 2]) -> usize {
-    const WHAT: &CStr = c"open /dev/ptmx";
-    let m = open(c"/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC).or_die(WHAT);
+/// A pty master from the container's devpts (`dev`: our /dev), unlocked,
+/// sized (0x0, unknown, is a new pty's own size) and sent to the launcher.
+fn open_pty(dev: usize, head: &harden::Head) -> usize {
+    const WHAT: &CStr = c"open /dev/pts/ptmx";
+    let m = openat2(dev, c"pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS).or_die(WHAT);
     pty_unlock(m).or_die(WHAT);
-    if winsize != [0, 0] {
-        pty_set_size(m, winsize[0], winsize[1]).or_die(WHAT);
-    }
+    pty_set_size(m, &head.winsize).or_die(WHAT);
+    send(CHANNEL, &[IoVec::new(b"P")], Some(m)).or_die(c"send pty master");
     m
 }
 
@@ -457,6 +463,12 @@ extern "C" fn child(args: usize) -> ! {
         setsid().or_die(WHAT);
         let slave = pty_peer(m).or_die(WHAT);
         set_ctty(slave).or_die(WHAT);
+        // The terminal is the command's: with --user, its user's, as runc
+        // gives it (the group stays), so a program that reopens it by name can.
+        let uid = cfg.head.uid as usize;
+        if uid != 0 {
+            give_to(slave, uid).or_die(WHAT);
+        }
         for fd in 0..3 {
             dup2(slave, fd).or_die(WHAT);
         }

@@ -9,30 +9,36 @@ use syscalls::Sysno;
 
 pub type Res = Result<usize, Errno>;
 
-/// A kernel error number. Pointer-sized, so that a `Res` is returned in two
-/// registers rather than through memory: with some sixty calls that check
-/// one, that is a tenth of the init.
+/// A kernel error number, kept as the raw syscall returned it (-errno):
+/// pointer-sized, so that a `Res` is returned in two registers rather than
+/// through memory (with some sixty calls that check one, that is a tenth of
+/// the init), and not negated at each of the dozens of checks, only where it
+/// is reported.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Errno(usize);
 
 impl Errno {
-    pub const EIO: Errno = Errno(5);
-    pub const EACCES: Errno = Errno(13);
-    pub const ENOTDIR: Errno = Errno(20);
-    pub const EINVAL: Errno = Errno(22);
-    pub const ENAMETOOLONG: Errno = Errno(36);
-    pub const EMSGSIZE: Errno = Errno(90);
-    pub const ENOENT: Errno = Errno(2);
+    pub const EIO: Errno = Errno::new(5);
+    pub const EACCES: Errno = Errno::new(13);
+    pub const ENOTDIR: Errno = Errno::new(20);
+    pub const EINVAL: Errno = Errno::new(22);
+    pub const ENAMETOOLONG: Errno = Errno::new(36);
+    pub const EMSGSIZE: Errno = Errno::new(90);
+    pub const ENOENT: Errno = Errno::new(2);
+
+    const fn new(errno: usize) -> Errno {
+        Errno(errno.wrapping_neg())
+    }
 
     pub fn into_raw(self) -> i32 {
-        self.0 as i32
+        self.0.wrapping_neg() as i32
     }
 
     /// A raw syscall's return: -4095..-1 is an error number.
     #[inline(always)]
     pub fn from_ret(ret: usize) -> Res {
         if ret > -4096isize as usize {
-            Err(Errno(ret.wrapping_neg()))
+            Err(Errno(ret))
         } else {
             Ok(ret)
         }
@@ -47,7 +53,7 @@ macro_rules! syscall {
 }
 pub(crate) use syscall;
 
-pub use crate::arch::{dup2, exit, open, O_DIRECTORY};
+pub use crate::arch::{dup2, exit, O_DIRECTORY};
 
 pub const MS_REMOUNT: usize = 0x20;
 pub const MS_BIND: usize = 0x1000;
@@ -269,10 +275,10 @@ pub fn pty_unlock(master: usize) -> Res {
     unsafe { syscall!(Sysno::ioctl, master, TIOCSPTLCK, &unlock as *const i32) }
 }
 
-pub fn pty_set_size(master: usize, rows: u16, cols: u16) -> Res {
-    let ws: [u16; 4] = [rows, cols, 0, 0];
-    // SAFETY: TIOCSWINSZ reads a struct winsize (four u16) from a live local.
-    unsafe { syscall!(Sysno::ioctl, master, TIOCSWINSZ, &ws as *const [u16; 4]) }
+/// `winsize`: a struct winsize (rows, columns, two unused pixel counts).
+pub fn pty_set_size(master: usize, winsize: &[u16; 4]) -> Res {
+    // SAFETY: TIOCSWINSZ reads a struct winsize (four u16) from a live array.
+    unsafe { syscall!(Sysno::ioctl, master, TIOCSWINSZ, winsize as *const [u16; 4]) }
 }
 
 /// Opens the slave of `master` without a path lookup (the caller's /dev may differ).
@@ -415,17 +421,18 @@ struct CmsgFds {
     fds: [i32; MAX_FDS],
 }
 
-/// A record's length and the descriptors that came with it.
+/// A record's length and the descriptors that came with it: -1 in the slots
+/// the record left empty.
 pub struct Received {
     pub len: usize,
     pub fds: [i32; MAX_FDS],
-    pub count: usize,
 }
 
 /// Receives a record into `buf` with up to MAX_FDS descriptors (close-on-exec).
 /// EOF, or a peer that went away, reads as length 0.
 pub fn recv_fds(sock: usize, buf: &mut [u8]) -> Result<Received, Errno> {
     let iov = IoVec { base: buf.as_mut_ptr(), len: buf.len(), _life: core::marker::PhantomData };
+    // The kernel writes as many fds as came; the other slots keep their -1.
     let mut cmsg = CmsgFds { len: 0, level: 0, kind: 0, fds: [-1; MAX_FDS] };
     let msg = MsgHdr {
         name: null(),
@@ -442,8 +449,7 @@ pub fn recv_fds(sock: usize, buf: &mut [u8]) -> Result<Received, Errno> {
     let len = unsafe { syscall!(Sysno::recvmsg, sock, &msg as *const MsgHdr, MSG_CMSG_CLOEXEC) }?;
     // The peer is our launcher on a private socketpair without SO_PASSCRED:
     // control data can only be SCM_RIGHTS.
-    let count = cmsg.len.saturating_sub(size_of::<usize>() + 2 * size_of::<i32>()) / size_of::<i32>();
-    Ok(Received { len, fds: cmsg.fds, count: count.min(MAX_FDS) })
+    Ok(Received { len, fds: cmsg.fds })
 }
 
 pub fn write(fd: usize, buf: &[u8]) -> Res {
@@ -505,6 +511,30 @@ pub fn capset(caps: u64) -> Res {
     let data: [u32; 6] = [lo, lo, lo, hi, hi, hi];
     // SAFETY: a version-3 header for ourselves and its two data structs, all live.
     unsafe { syscall!(Sysno::capset, &head as *const [u32; 2], &data as *const [u32; 6]) }
+}
+
+/// The command's user: the `count` supplementary groups at `groups`, then
+/// the gid, then the uid, real, effective and saved alike. Leaving uid 0
+/// empties the permitted, effective and ambient capability sets.
+///
+/// # Safety
+/// `groups` must point to `count` readable gids.
+pub unsafe fn set_user(groups: *const u32, count: usize, gid: usize, uid: usize) -> Res {
+    let [groups_call, gid_call, uid_call, _] = crate::arch::ID_CALLS;
+    // SAFETY: the kernel reads `count` gids from `groups` (the caller's
+    // contract); the other calls take integers only.
+    unsafe {
+        syscall!(groups_call, count, groups)?;
+        syscall!(gid_call, gid, gid, gid)?;
+        syscall!(uid_call, uid, uid, uid)
+    }
+}
+
+/// Gives the file `fd` to `uid`, its group unchanged.
+pub fn give_to(fd: usize, uid: usize) -> Res {
+    let [.., chown_call] = crate::arch::ID_CALLS;
+    // SAFETY: integer arguments only; -1 leaves the group as it is.
+    unsafe { syscall!(chown_call, fd, uid, u32::MAX as usize) }
 }
 
 /// Sets IFF_UP on "lo" (of our network namespace).

@@ -15,6 +15,8 @@ pub const JOIN: u8 = b'J';
 const MAX_FDS: usize = 4;
 const ERROR: u8 = b'E';
 const CONFIG: u8 = b'C';
+/// Bytes of the config record's fixed head (init/src/harden.rs, `Head`).
+const CONFIG_HEAD: usize = 32;
 const PTY: u8 = b'P';
 const TRACE: u8 = b'T';
 
@@ -41,6 +43,8 @@ pub struct Config<'a> {
     pub trace: bool,
     /// A `J` record with the container's cgroups comes before the command.
     pub join_cgroup: bool,
+    /// The command's user; None: it stays root with init's groups.
+    pub user: Option<&'a crate::idmap::CommandUser>,
     pub rootfs: &'a [u8],
     pub hostname: &'a str,
     pub workdir: &'a str,
@@ -55,13 +59,27 @@ impl Config<'_> {
             | (self.loopback_up as u32) << 3
             | (self.tty.is_some() as u32) << 4
             | (self.trace as u32) << 5
-            | (self.join_cgroup as u32) << 6;
+            | (self.join_cgroup as u32) << 6
+            | (self.user.is_some() as u32) << 7;
         let (rows, cols) = self.tty.unwrap_or((0, 0));
-        let mut out = vec![CONFIG];
-        out.extend_from_slice(&self.caps.to_le_bytes());
+        let (uid, gid, groups) = self.user.map_or((0, 0, &[][..]), |u| (u.uid, u.gid, &u.groups[..]));
+        let group_count =
+            u16::try_from(groups.len()).expect("IdMap::command_user allows at most MAX_GROUPS groups");
+        // The head: init reads it in place, each field at its natural alignment.
+        let mut out = vec![CONFIG, 0];
+        out.extend_from_slice(&group_count.to_le_bytes());
         out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&rows.to_le_bytes());
-        out.extend_from_slice(&cols.to_le_bytes());
+        out.extend_from_slice(&self.caps.to_le_bytes());
+        out.extend_from_slice(&uid.to_le_bytes());
+        out.extend_from_slice(&gid.to_le_bytes());
+        // A struct winsize: rows, columns, and the pixel sizes nobody uses.
+        for n in [rows, cols, 0, 0] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        debug_assert_eq!(out.len(), CONFIG_HEAD);
+        for group in groups {
+            out.extend_from_slice(&group.to_le_bytes());
+        }
         for text in [self.rootfs, self.hostname.as_bytes(), self.workdir.as_bytes()] {
             out.extend_from_slice(text);
             out.push(0);

@@ -10,6 +10,7 @@ use crate::cgroup::Limits;
 use crate::mounts::Volume;
 use crate::size;
 use crate::spec::{self, Namespaces, Seccomp, Security, Spec, DEFAULT_PATH, DEFAULT_SHM_SIZE};
+use crate::user;
 
 #[derive(FromArgs)]
 /// A minimal, fast Linux container runtime.
@@ -119,6 +120,15 @@ pub struct RunArgs {
     #[argh(option, default = "String::from(\"private\")")]
     pub cgroupns: String,
 
+    /// run the command as USER[:GROUP], names or numbers (names and the
+    /// user's groups and HOME from the rootfs's /etc/passwd and /etc/group)
+    #[argh(option, short = 'u')]
+    pub user: Option<String>,
+
+    /// add a supplementary group, a name or a gid (repeatable)
+    #[argh(option)]
+    pub group_add: Vec<String>,
+
     /// bind mount HOST:CONTAINER[:ro] (repeatable; both paths absolute)
     #[argh(option, short = 'v')]
     pub volume: Vec<String>,
@@ -204,7 +214,9 @@ fn build(input: RunArgs) -> Result<Spec, String> {
         None => DEFAULT_SHM_SIZE,
     };
     let security = security(&input, &rootfs)?;
-    let env = environment(&input.hostname, input.tty, input.env)?;
+    let user = user::resolve(input.user.as_deref(), &input.group_add, &rootfs)?;
+    let home = user.as_ref().map_or("/root", |(_, home)| home.as_str());
+    let env = environment(&input.hostname, input.tty, home, input.env)?;
     spec::check_strings(&input.command, &env)?;
     Ok(Spec {
         rootfs,
@@ -220,6 +232,8 @@ fn build(input: RunArgs) -> Result<Spec, String> {
         trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
         shm_size,
         security,
+        user: user.map(|(user, _)| user),
+        umask: None,
         namespaces: Namespaces::default(),
         cgroup_path: None,
         rlimits: Vec::new(),
@@ -282,9 +296,9 @@ fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
 }
 
 /// A clean environment like docker's: never the host's.
-fn environment(hostname: &str, tty: bool, extra: Vec<String>) -> Result<Vec<String>, String> {
+fn environment(hostname: &str, tty: bool, home: &str, extra: Vec<String>) -> Result<Vec<String>, String> {
     let mut env =
-        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
+        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), format!("HOME={home}")];
     if tty {
         env.push("TERM=xterm".to_string());
     }
@@ -327,10 +341,10 @@ mod tests {
 
     #[test]
     fn env_overrides_and_rejects() {
-        let env = environment("h", true, vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
+        let env = environment("h", true, "/root", vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
         assert_eq!(env, ["HOSTNAME=h", "HOME=/root", "TERM=xterm", "PATH=/x", "A=b=c"]);
-        assert!(environment("h", false, vec!["NOEQUALS".into()]).is_err());
-        assert!(environment("h", false, vec!["=v".into()]).is_err());
+        assert!(environment("h", false, "/", vec!["NOEQUALS".into()]).is_err());
+        assert!(environment("h", false, "/", vec!["=v".into()]).is_err());
     }
 
     use crate::size;
@@ -420,6 +434,9 @@ mod tests {
             "--net",
             "-v",
             "--volume",
+            "-u",
+            "--user",
+            "--group-add",
             "--",
             "/bin/sh",
             "--help",

@@ -3,6 +3,16 @@
 use std::ffi::{CStr, CString};
 use std::fs;
 
+use crate::user::{User, MAX_GROUPS};
+
+/// The ids the command switches to, all of them mapped.
+pub struct CommandUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// At most MAX_GROUPS, each once.
+    pub groups: Vec<u32>,
+}
+
 /// Who is who inside the user namespace.
 pub enum IdMap {
     /// Root stays root: the identity map.
@@ -52,6 +62,58 @@ impl IdMap {
         }
     }
 
+    /// The user the command switches to, checked against this map before the
+    /// clone: every id must be mapped, or the switch inside would fail. None
+    /// when there is nothing to switch: no user asked for, or root alone with
+    /// a single-id map, whose setgroups(2) the kernel denies.
+    pub fn command_user(&self, user: Option<&User>) -> Result<Option<CommandUser>, String> {
+        let Some(user) = user else { return Ok(None) };
+        const SINGLE: &str = "rootless with a single-id map: give your user ranges in /etc/subuid and /etc/subgid (and install uidmap for newuidmap), or run as root";
+        // The ids mapped inside, as (first, count): 0, and 1..=N onto ranges.
+        let (uids, gids, how) = match self {
+            IdMap::Root => (vec![(0, u32::MAX)], vec![(0, u32::MAX)], "as root"),
+            IdMap::Single { .. } => (vec![(0, 1)], vec![(0, 1)], SINGLE),
+            IdMap::Ranges { uids, gids, .. } => (
+                vec![(0, uids.1.saturating_add(1))],
+                vec![(0, gids.1.saturating_add(1))],
+                "rootless: use ids within your ranges in /etc/subuid and /etc/subgid, or widen them",
+            ),
+            IdMap::Given { uids, gids } => {
+                (inside_ranges(uids), inside_ranges(gids), "the uid and gid maps given: map it there")
+            }
+        };
+        let single = matches!(self, IdMap::Single { .. });
+        if single && !user.groups.is_empty() {
+            return Err(format!(
+                "supplementary groups cannot be set in a user namespace that denies setgroups(2), as one with a single-id map must ({SINGLE})"
+            ));
+        }
+        // As runc: where setgroups is denied, the user's memberships go too.
+        let groups = if single { Vec::new() } else { user.all_groups() };
+        let ids = [("uid", user.uid, &uids), ("gid", user.gid, &gids)].into_iter();
+        let supplementary = groups.iter().map(|&g| ("supplementary gid", g, &gids));
+        let mapped =
+            |id: u32, map: &[(u32, u32)]| map.iter().any(|&(first, n)| id >= first && id - first < n);
+        if let Some((what, id, map)) = ids.chain(supplementary).find(|&(_, id, map)| !mapped(id, map)) {
+            let has: Vec<String> =
+                map.iter().map(|&(first, n)| format!("{first}..={}", first + (n.max(1) - 1))).collect();
+            return Err(format!(
+                "{what} {id} is not mapped in the container's user namespace, which has ids {} ({how})",
+                has.join(", ")
+            ));
+        }
+        if groups.len() > MAX_GROUPS {
+            return Err(format!(
+                "more than {MAX_GROUPS} supplementary groups: a container takes at most {MAX_GROUPS}"
+            ));
+        }
+        if single {
+            // Root, with the groups it has: that is the command already.
+            return Ok(None);
+        }
+        Ok(Some(CommandUser { uid: user.uid, gid: user.gid, groups }))
+    }
+
     pub fn write(&self, pid: libc::pid_t) -> Result<(), String> {
         let write = |file: &str, content: &str| {
             let path = format!("/proc/{pid}/{file}");
@@ -77,6 +139,16 @@ impl IdMap {
             }
         }
     }
+}
+
+/// The ids inside of a map's `INSIDE OUTSIDE COUNT` lines, as (first, count).
+fn inside_ranges(map: &str) -> Vec<(u32, u32)> {
+    let line = |l: &str| {
+        let mut f = l.split_whitespace().map(|n| n.parse::<u32>().ok());
+        let (inside, _outside, count) = (f.next()??, f.next()??, f.next()??);
+        Some((inside, count))
+    };
+    map.lines().filter_map(line).collect()
 }
 
 /// Runs newuidmap or newgidmap; they print their own reason on stderr.

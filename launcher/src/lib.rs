@@ -26,6 +26,7 @@ mod spec;
 mod status;
 mod trace;
 mod tty;
+mod user;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -84,7 +85,9 @@ pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
         cli::Parsed::Check => return Err("`launcher check` has no config record".into()),
     };
     let has_setattr = remount::kernel_has_mount_setattr();
-    run::config_record(&spec, has_setattr, false, &trace::Trace::new(false, std::time::Instant::now()))
+    let trace = trace::Trace::new(false, std::time::Instant::now());
+    let user = idmap::IdMap::for_caller().command_user(spec.user.as_ref())?;
+    run::config_record(&spec, user.as_ref(), has_setattr, false, &trace)
 }
 
 /// What std's start-up would do and the launcher needs (main.rs skips it):

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::cgroup::{self, Cgroup};
 use crate::channel::{self, Message};
 use crate::child::{self, InitCommand};
-use crate::idmap::IdMap;
+use crate::idmap::{CommandUser, IdMap};
 use crate::initexe;
 use crate::mounts;
 use crate::namespaces::{self, UserNs};
@@ -97,19 +97,25 @@ pub fn launch(
     mounts::make_mount_points(&spec.rootfs, &security.volumes, &tmpfs_points)?;
     // Probed once: the config's read-only mounts and the cgroup view's both depend on it.
     let has_setattr = remount::kernel_has_mount_setattr();
-    let config = config_record(spec, has_setattr, mode == Mode::Created, trace)?;
+    let idmap = match &spec.namespaces.id_maps {
+        Some((uids, gids)) => IdMap::Given { uids: uids.clone(), gids: gids.clone() },
+        None => IdMap::for_caller(),
+    };
+    // An id the map lacks is refused here, not by the switch inside.
+    let user = idmap.command_user(spec.user.as_ref())?;
+    let config = config_record(spec, user.as_ref(), has_setattr, mode == Mode::Created, trace)?;
     // Queued for init before the clone: sharing our CPU, the child often runs
     // only once we sleep, so every step between "go" and that sleep delays it.
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
     for (nstype, path) in &spec.namespaces.join {
         namespaces::enter(*nstype, path)?;
     }
-    let idmap = match &spec.namespaces.id_maps {
-        Some((uids, gids)) => IdMap::Given { uids: uids.clone(), gids: gids.clone() },
-        None => IdMap::for_caller(),
-    };
     trace.mark("prepared");
 
+    if let Some(mask) = spec.umask {
+        // SAFETY: umask takes a mode and cannot fail; init inherits it.
+        unsafe { libc::umask(mask as libc::mode_t) };
+    }
     let go = child::Go::new()?;
     // Plain numbers for the child, which runs in our memory (see clone_container).
     let fds = (theirs.as_raw_fd(), go.as_raw_fd(), init.as_raw_fd());
@@ -278,12 +284,14 @@ fn set_sysctls(sysctls: &[(String, String)], pid: libc::pid_t) -> Result<(), Str
 
 /// The config record for init (README, "The config record"): everything it
 /// does besides running the command.
+/// `user`: the command's, checked against the id map (`IdMap::command_user`).
 /// `has_setattr`: whether the kernel has mount_setattr (Linux 5.12), or needs
 /// the read-only mounts made by remounts.
 /// `gate`: init waits for a `J` record before its command even without
 /// limits (OCI create: `start` sends it).
 pub(crate) fn config_record(
     spec: &Spec,
+    user: Option<&CommandUser>,
     has_setattr: bool,
     gate: bool,
     trace: &Trace,
@@ -326,6 +334,7 @@ pub(crate) fn config_record(
         tty,
         trace: spec.trace,
         join_cgroup: gate || spec.has_cgroup(),
+        user,
         rootfs: spec.rootfs.as_os_str().as_bytes(),
         hostname: &spec.hostname,
         workdir: &spec.workdir,

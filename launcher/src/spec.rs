@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cgroup::Limits;
 use crate::mounts::Volume;
+use crate::user::User;
 
 /// Everything a run needs, validated: nothing below this point has to second-guess it.
 pub struct Spec {
@@ -27,6 +28,11 @@ pub struct Spec {
     /// Bytes of the /dev/shm tmpfs.
     pub shm_size: u64,
     pub security: Security,
+    /// The command's user (`--user`, OCI's process.user); None: root, with
+    /// init's groups.
+    pub user: Option<User>,
+    /// The umask init starts with (and the command inherits); None: ours.
+    pub umask: Option<u32>,
     pub namespaces: Namespaces,
     /// The container's cgroup at this path below each hierarchy's root,
     /// instead of `launcher-<pid>` below `cgroup_parent` (OCI cgroupsPath).

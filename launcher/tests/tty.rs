@@ -460,3 +460,142 @@ fn the_launchers_own_notices_end_their_line_on_a_raw_terminal() {
         &raw[at..]
     );
 }
+
+#[test]
+fn a_user_shell_has_the_terminal_and_job_control() {
+    let mut s = Session::spawn(&mut launcher(&["-it", "--user", "1000:1000", "--", "/bin/sh"]), 25, 80);
+    s.line("echo ready-$((6*7))");
+    s.expect("ready-42");
+    // The terminal is the user's, as runc makes it: reopening it by name works.
+    s.line("id -u; tty; stat -c %u $(tty); echo reopened > $(tty); echo info-$((2*3))");
+    let out = s.expect("info-6");
+    assert!(out.contains("1000\n/dev/pts/0\n1000\nreopened\n"), "uid, tty or its owner wrong:\n{out}");
+    assert!(!s.text().contains("job control"), "no job control:\n{}", s.text());
+    start_foreground_sleep(&mut s);
+    s.send(b"\x03");
+    s.line("echo status-$?-$((3*3))");
+    s.expect("status-130-9");
+    s.line("exit 4");
+    let status = s.wait(EXIT_PATIENCE);
+    assert_exit(&mut s, status, 4);
+    s.assert_restored();
+}
+
+/// The launcher's init, driven by hand: `create` of an OCI runtime must hand
+/// the pty master on before the container may start, so init sends it as
+/// soon as /dev is built, before it waits for the `J` record (its cgroup),
+/// which the test sends only once the master is here.
+#[test]
+fn init_sends_the_pty_master_before_it_waits_for_its_cgroup() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two fds into the array.
+    let ret = unsafe {
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+    };
+    assert_eq!(ret, 0, "socketpair: {}", std::io::Error::last_os_error());
+    // SAFETY: two fresh fds, owned by nothing else.
+    let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+
+    // The record as the launcher writes it (README, "The config record"): a
+    // pty of 30x100, a J record to come, nothing else asked for.
+    const TTY: u32 = 16;
+    const JOIN_CGROUP: u32 = 64;
+    let mut config = vec![b'C', 0, 0, 0];
+    config.extend_from_slice(&(TTY | JOIN_CGROUP).to_le_bytes());
+    config.extend_from_slice(&0u64.to_le_bytes()); // caps
+    config.extend_from_slice(&[0; 8]); // uid, gid
+    for n in [30u16, 100, 0, 0] {
+        config.extend_from_slice(&n.to_le_bytes());
+    }
+    for text in [rootfs().as_os_str().as_encoded_bytes(), b"container", b"/"] {
+        config.extend_from_slice(text);
+        config.push(0);
+    }
+    config.extend_from_slice(&[0, 0, 0, 0]); // no filter, no ops
+    send(&ours, &config);
+
+    // Namespaces as the launcher makes them, by unshare(1); init is PID 1.
+    // The build leaves the init unexecutable (the launcher runs it from a
+    // memfd): an executable copy.
+    let init = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tty-launcher-init");
+    std::fs::write(&init, std::fs::read(env!("LAUNCHER_INIT_PATH")).unwrap()).unwrap();
+    std::fs::set_permissions(&init, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = "stty size; tty; echo done-$((6*7))";
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--mount", "--pid", "--uts", "--ipc", "--fork"]).arg(&init);
+    cmd.args(["--", "/bin/sh", "-c", script]);
+    let channel = theirs.as_raw_fd();
+    // SAFETY: dup2 is async-signal-safe; fd 3 is the channel init expects.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(channel, 3) != 3 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = Running(cmd.stdin(Stdio::null()).spawn().expect("run unshare (util-linux)"));
+    drop(theirs);
+
+    // The first record is the master, with no J record sent yet.
+    let (tag, master) = recv(&ours, Duration::from_secs(10));
+    assert_eq!(tag, Some(b'P'), "init sent {tag:?} first, not the pty master (P)");
+    let master = master.expect("the P record carries the master");
+
+    // The J record: no cgroup to join, no view to mount.
+    send(&ours, &[b'J', 0, 0]);
+    let mut text = Vec::new();
+    let mut file = std::fs::File::from(master);
+    let deadline = Instant::now() + pty::PATIENCE;
+    while !String::from_utf8_lossy(&text).contains("done-42") {
+        assert!(Instant::now() < deadline, "no output from the command:\n{}", String::from_utf8_lossy(&text));
+        let mut buf = [0u8; 256];
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&text).replace('\r', "");
+    assert!(text.contains("30 100\n/dev/pts/0\ndone-42"), "size, tty or output wrong:\n{text}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "init ended with {status:?}");
+
+    fn send(fd: &OwnedFd, record: &[u8]) {
+        // SAFETY: writes record.len() bytes of a live slice.
+        let n = unsafe { libc::write(fd.as_raw_fd(), record.as_ptr().cast(), record.len()) };
+        assert_eq!(n, record.len() as isize, "send a record to init: {}", std::io::Error::last_os_error());
+    }
+
+    /// The next record's tag and the fd it carries, within `patience`.
+    fn recv(fd: &OwnedFd, patience: Duration) -> (Option<u8>, Option<OwnedFd>) {
+        let mut poll = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: polls one pollfd we own.
+        let ready = unsafe { libc::poll(&mut poll, 1, patience.as_millis() as i32) };
+        assert_eq!(ready, 1, "init sent nothing within {patience:?}: it waits for the J record first?");
+        let mut data = [0u8; 512];
+        let mut control = [0u64; 4];
+        let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: data.len() };
+        // SAFETY: an all-zero msghdr is valid; its pointers are set below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        // SAFETY: msg points at live buffers of the sizes given.
+        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+        if n > 5 && data[0] == b'E' {
+            panic!("init failed: {}", String::from_utf8_lossy(&data[5..n as usize]));
+        }
+        // SAFETY: the control buffer was filled by recvmsg, within msg_controllen.
+        let fd = unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (!cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS)
+                .then(|| OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast())))
+        };
+        ((n > 0).then_some(data[0]), fd)
+    }
+}

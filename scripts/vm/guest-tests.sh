@@ -213,6 +213,43 @@ t_net() {
 	fi
 }
 
+# --user and --group-add. As root: the command's ids and groups, no capability left
+# (docker's set stays its bounding set), root's files read-only to it, and with -t a
+# terminal it owns; on arm this is setresuid32 and its kin. As the user, whose single-id map holds only 0: one line
+# naming the unmapped uid, exit 125, and the command never started.
+t_user() {
+	groups=
+	# A single-id map cannot take groups either: the user's run names the uid alone.
+	[ $MODE = root ] && groups="--group-add 10"
+	launch $T.out $T.err run --user 1000:1000 $groups --rootfs "$ROOTFS" -- /bin/sh -c '
+		echo ran; id -u; id -g; id -G; grep -E "^Cap(Eff|Bnd):" /proc/self/status
+		touch /etc/passwd 2>/dev/null && echo wrote || echo no-write'
+	got=$(tr -s ' \t\n' ' ' <$T.out)
+	if [ $MODE = root ]; then
+		want="ran 1000 1000 1000 10 CapEff: 0000000000000000 CapBnd: 00000000a80425fb no-write "
+		if [ $rc != 0 ] || [ "$got" != "$want" ]; then
+			fail $n "run --user 1000:1000 --group-add 10 exited $rc with '$got', want 0 with '$want'"
+			show $T.out $T.err
+			return
+		fi
+		# With -t, the terminal is the user's (fchown, fchown32 on arm).
+		launch $T.out $T.err run -t --user 1000:1000 --rootfs "$ROOTFS" -- /bin/sh -c 'stat -c %u $(tty)'
+		got=$(tr -d '\r' <$T.out)
+		if [ $rc != 0 ] || [ "$got" != 1000 ]; then
+			fail $n "run -t --user 1000:1000: the terminal's owner is '$got' (exit $rc), want 1000"
+			show $T.out $T.err
+		else
+			pass $n
+		fi
+	elif [ $rc != 125 ] || [ -n "$got" ] || [ "$(wc -l <$T.err)" != 1 ] ||
+		! grep -q "uid 1000 is not mapped in the container's user namespace" $T.err; then
+		fail $n "run --user 1000:1000 as $USER_NAME exited $rc, want 125 with one line naming uid 1000, nothing run"
+		show $T.out $T.err
+	else
+		pass $n
+	fi
+}
+
 # Where the kernel makes no user namespaces, an ordinary user gets one line that says
 # rootless containers need them and how to turn them on, and exit status 125.
 t_userns_refused() {
@@ -602,16 +639,16 @@ suite() {
 	done
 }
 if [ $USERNS = on ]; then
-	suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace tty isolation mounts net pids memory cpus cgroupns
+	suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace tty isolation user mounts net pids memory cpus cgroupns
 else
 	# t_seccomp's probe is `unshare -U`, which this kernel refuses with or without the
 	# filter; t_isolation checks the filter is loaded.
-	suite root root "$ROOT_LOGIN_CG" help check smoke compat trace tty isolation mounts net pids memory cpus cgroupns
+	suite root root "$ROOT_LOGIN_CG" help check smoke compat trace tty isolation user mounts net pids memory cpus cgroupns
 fi
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
 if [ $USERNS = on ]; then
-	suite user user "$USER_SESSION_CG" help check smoke seccomp isolation mounts net pids memory cpus cgroupns
+	suite user user "$USER_SESSION_CG" help check smoke seccomp isolation user mounts net pids memory cpus cgroupns
 	suite user-outside-delegation user "" limits
 else
 	suite user user "$USER_SESSION_CG" help userns_refused

@@ -1,17 +1,19 @@
 //! aarch64: `svc 0` with the number in x8 and arguments in x0-x5, answer in x0,
 //! every other register preserved; clone(flags, stack, parent_tid, tls,
-//! child_tid). The generic system call table: no open, no dup2.
+//! child_tid). The generic system call table: no dup2.
 
 use syscalls::Sysno;
 
 #[path = "generic.rs"]
 mod generic;
-pub use generic::{dup2, open};
+pub use generic::dup2;
 
 /// arm64 keeps arm's open flags, where O_DIRECTORY differs from x86's.
 pub const O_DIRECTORY: usize = 0o40000;
 /// clock_gettime with a 64-bit struct timespec.
 pub const CLOCK_GETTIME: Sysno = Sysno::clock_gettime;
+/// setgroups, setresgid, setresuid, fchown: these take 32-bit ids.
+pub const ID_CALLS: [Sysno; 4] = [Sysno::setgroups, Sysno::setresgid, Sysno::setresuid, Sysno::fchown];
 
 // The kernel starts us with argc at sp (16-byte aligned) and no frame; clear
 // the frame pointer and link register so nothing unwinds past us.

@@ -10,13 +10,16 @@
 
 use crate::sys::syscall;
 use crate::sys::Res;
-use core::ffi::CStr;
 use syscalls::Sysno;
 
 /// arm's open flags, where O_DIRECTORY differs from x86's.
 pub const O_DIRECTORY: usize = 0o40000;
 /// clock_gettime64 (Linux 5.1): plain clock_gettime fills a 32-bit timespec.
 pub const CLOCK_GETTIME: Sysno = Sysno::clock_gettime64;
+/// The calls that take 32-bit ids: arm's plain setgroups, setresgid,
+/// setresuid and fchown take 16-bit ones.
+pub const ID_CALLS: [Sysno; 4] =
+    [Sysno::setgroups32, Sysno::setresgid32, Sysno::setresuid32, Sysno::fchown32];
 
 // The kernel starts us with argc at sp and no frame (a Thumb entry point has
 // bit 0 set in the ELF header, which .thumb_func arranges); clear the frame
@@ -92,11 +95,6 @@ pub unsafe fn clone_on(flags: usize, top: *mut u8, f: extern "C" fn(usize) -> !,
         );
     }
     ret
-}
-
-pub fn open(path: &CStr, flags: usize) -> Res {
-    // SAFETY: `path` is NUL-terminated; no O_CREAT, so no mode is read.
-    unsafe { syscall!(Sysno::open, path.as_ptr(), flags, 0) }
 }
 
 pub fn dup2(old: usize, new: usize) -> Res {

@@ -1,15 +1,9 @@
-//! open and dup2 for the architectures that have only the generic system call
-//! table (aarch64, riscv64): it has neither, only openat and dup3.
+//! dup2 for the architectures that have only the generic system call table
+//! (aarch64, riscv64): it has no dup2, only dup3.
 
 use crate::sys::syscall;
-use crate::sys::{Res, CWD};
-use core::ffi::CStr;
+use crate::sys::Res;
 use syscalls::Sysno;
-
-pub fn open(path: &CStr, flags: usize) -> Res {
-    // SAFETY: `path` is NUL-terminated; no O_CREAT, so no mode is read.
-    unsafe { syscall!(Sysno::openat, CWD, path.as_ptr(), flags, 0) }
-}
 
 /// dup3 refuses equal descriptors, where dup2 checks `old` and returns it.
 pub fn dup2(old: usize, new: usize) -> Res {

@@ -1,16 +1,18 @@
 //! riscv64: `ecall` with the number in a7 and arguments in a0-a5, answer in a0,
 //! every other register preserved; clone(flags, stack, parent_tid, tls,
-//! child_tid). The generic system call table: no open, no dup2.
+//! child_tid). The generic system call table: no dup2.
 
 use syscalls::Sysno;
 
 #[path = "generic.rs"]
 mod generic;
-pub use generic::{dup2, open};
+pub use generic::dup2;
 
 pub const O_DIRECTORY: usize = 0o200000;
 /// clock_gettime with a 64-bit struct timespec.
 pub const CLOCK_GETTIME: Sysno = Sysno::clock_gettime;
+/// setgroups, setresgid, setresuid, fchown: these take 32-bit ids.
+pub const ID_CALLS: [Sysno; 4] = [Sysno::setgroups, Sysno::setresgid, Sysno::setresuid, Sysno::fchown];
 
 // The kernel starts us with argc at sp and no frame; clear the frame pointer
 // and return address so nothing unwinds past us. No global pointer is set up:

@@ -3,12 +3,13 @@
 
 use crate::sys::syscall;
 use crate::sys::Res;
-use core::ffi::CStr;
 use syscalls::Sysno;
 
 pub const O_DIRECTORY: usize = 0o200000;
 /// clock_gettime with a 64-bit struct timespec.
 pub const CLOCK_GETTIME: Sysno = Sysno::clock_gettime;
+/// setgroups, setresgid, setresuid, fchown: these take 32-bit ids.
+pub const ID_CALLS: [Sysno; 4] = [Sysno::setgroups, Sysno::setresgid, Sysno::setresuid, Sysno::fchown];
 
 // The kernel starts us with argc at the stack pointer, not with a call frame;
 // hand that pointer to Rust with the stack aligned as the ABI wants.
@@ -74,11 +75,6 @@ pub unsafe fn clone_on(flags: usize, top: *mut u8, f: extern "C" fn(usize) -> !,
         );
     }
     ret
-}
-
-pub fn open(path: &CStr, flags: usize) -> Res {
-    // SAFETY: `path` is NUL-terminated; no O_CREAT, so no mode is read.
-    unsafe { syscall!(Sysno::open, path.as_ptr(), flags, 0) }
 }
 
 pub fn dup2(old: usize, new: usize) -> Res {

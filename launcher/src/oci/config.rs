@@ -83,12 +83,6 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
     if p.args.is_empty() || p.args[0].is_empty() {
         return Err("process.args: empty: name the program to run".into());
     }
-    if p.uid != 0 || p.gid != 0 {
-        return Err(format!(
-            "process.user {}:{}: running the command as a user other than root is not supported yet",
-            p.uid, p.gid
-        ));
-    }
     let root = string(&c["root"]["path"], "root.path")?.ok_or("root.path: missing")?;
     let rootfs = spec::check_rootfs(&bundle.join(root).to_string_lossy())?;
     let linux = &c["linux"];
@@ -184,6 +178,13 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
         trace: std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
         shm_size,
         security,
+        user: (p.uid != 0 || p.gid != 0 || !p.additional_gids.is_empty()).then(|| crate::user::User {
+            uid: p.uid,
+            gid: p.gid,
+            groups: p.additional_gids.clone(),
+            member_of: Vec::new(),
+        }),
+        umask: p.umask,
         namespaces: namespaces.0,
         cgroup_path: Some(cgroup_path),
         rlimits: p.rlimits.iter().map(|&(r, soft, hard)| (r as u32, soft, hard)).collect(),

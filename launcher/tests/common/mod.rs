@@ -203,3 +203,37 @@ impl Drop for Running {
 pub fn long_sleep() -> String {
     format!("600.{}", std::process::id())
 }
+
+/// A user that root gave subordinate id ranges (useradd does for normal users),
+/// with its own copy of the rootfs.
+pub fn ranged_user() -> (u32, u32, std::path::PathBuf) {
+    const USER: &str = "launcher-subid";
+    static MADE: OnceLock<(u32, u32, std::path::PathBuf)> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let id = |flag: &str| -> Option<u32> {
+            let out = Command::new("id").args([flag, USER]).output().ok()?;
+            String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+        };
+        if id("-u").is_none() {
+            let out = Command::new("useradd")
+                .args(["--no-create-home", "--shell", "/usr/sbin/nologin", USER])
+                .output()
+                .unwrap();
+            assert!(id("-u").is_some(), "useradd {USER}: {}", stderr(&out));
+        }
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if !text.lines().any(|l| l.starts_with(&format!("{USER}:"))) {
+                let flag = if file.ends_with("uid") { "--add-subuids" } else { "--add-subgids" };
+                let out = Command::new("usermod").args([flag, "600000-665535", USER]).output().unwrap();
+                assert!(out.status.success(), "usermod {flag}: {}", stderr(&out));
+            }
+        }
+        let (uid, gid) = (id("-u").unwrap(), id("-g").unwrap());
+        let dir = rootfs_copy("subid-rootfs");
+        let owned = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(&dir).status().unwrap();
+        assert!(owned.success(), "chown the rootfs copy for {USER}");
+        (uid, gid, dir)
+    })
+    .clone()
+}
