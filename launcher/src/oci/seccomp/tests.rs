@@ -19,7 +19,7 @@ fn call(nr: u32, args: &[u64]) -> Call {
 }
 
 fn nr(name: &str) -> u32 {
-    Numbers::new().get(name).unwrap_or_else(|| panic!("{name} is not a system call here"))
+    number(name).unwrap_or_else(|| panic!("{name} is not a system call here"))
 }
 
 /// The program's instructions from its bytes.
@@ -77,6 +77,11 @@ fn run(prog: &[sock_filter], c: Call) -> (u32, usize) {
         assert!(pc < prog.len(), "ran off the end");
     }
     panic!("no verdict: a loop?")
+}
+
+/// A profile in docker's format, for a container with `caps` on a kernel `kernel`.
+fn docker(profile: &Value, caps: u64, kernel: (u32, u32)) -> Result<Vec<sock_filter>, String> {
+    compile_at(profile, "", Some(Container { caps, kernel })).map(|bytes| decode(&bytes))
 }
 
 fn compiled(profile: &Value) -> Vec<sock_filter> {
@@ -341,7 +346,7 @@ fn errors_name_the_field_in_one_line() {
         ),
         (
             json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": {}}),
-            "linux.seccomp.syscalls {}: must be an array",
+            "linux.seccomp.syscalls (an object): must be an array",
         ),
         (rule(json!({"action": "SCMP_ACT_NOTIFY"})), "linux.seccomp.syscalls[1].action \"SCMP_ACT_NOTIFY\""),
         (
@@ -383,8 +388,7 @@ fn errors_name_the_field_in_one_line() {
 /// whose tree must reach its far halves through trampolines.
 #[test]
 fn far_jumps_in_a_large_program() {
-    let numbers = Numbers::new();
-    let names: Vec<&str> = numbers.0.iter().map(|&(n, _)| n).collect();
+    let names: Vec<&str> = NAMES.split(' ').collect();
     let syscalls: Vec<Value> = names
         .iter()
         .enumerate()
@@ -400,9 +404,9 @@ fn far_jumps_in_a_large_program() {
     for (i, name) in names.iter().enumerate() {
         let mut args = [0u64; 6];
         args[i % 6] = i as u64;
-        let number = numbers.get(name).unwrap();
+        let number = number(name).unwrap();
         // A name that shares its number with an earlier one (an alias) has lost to it.
-        let first = names.iter().position(|n| numbers.get(n) == Some(number)).unwrap();
+        let first = names.iter().position(|n| super::number(n) == Some(number)).unwrap();
         let want = if first == i { errno(i as u32 % 4000 + 1) } else { RET_ALLOW };
         assert_eq!(run(&prog, call(number, &args)).0, want, "{name} ({number})");
         args[i % 6] += 1;
@@ -419,10 +423,26 @@ fn podman_profile() -> Value {
 }
 
 #[test]
+fn the_name_table_is_sorted_and_whole() {
+    let names: Vec<&str> = NAMES.split(' ').collect();
+    assert_eq!(names.len(), ENDS.len());
+    assert_eq!(names.len(), NUMBERS.len());
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "not sorted");
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(number(name), Some(NUMBERS[i].into()), "{name}");
+    }
+    for missing in ["", "a", "zzz", "read_", "_"] {
+        assert_eq!(number(missing), None, "{missing}");
+    }
+    // libc's numbers for a few, as a check of the generator.
+    assert_eq!(number("openat"), Some(libc::SYS_openat as u32));
+    assert_eq!(number("clone3"), Some(libc::SYS_clone3 as u32));
+    assert_eq!(number("exit_group"), Some(libc::SYS_exit_group as u32));
+}
+
+#[test]
 fn podmans_profile_is_small_and_every_path_short() {
-    let profile = from_docker_format(&podman_profile(), caps::DEFAULT, (6, 1)).unwrap();
-    let bytes = compile(&profile).unwrap();
-    let prog = decode(&bytes);
+    let prog = docker(&podman_profile(), caps::DEFAULT, (6, 1)).unwrap();
     let longest = (0..1000).map(|n| run(&prog, call(n, &[])).1).max().unwrap();
     // A list of compares would be hundreds long; the tree is about log2(spans) deep.
     assert!(prog.len() < 400 && longest <= 20, "{} instructions, {longest} on the longest path", prog.len());
@@ -440,8 +460,7 @@ fn podmans_profile_is_small_and_every_path_short() {
     assert_eq!(at("socket", &[16, 3, 9]), RET_ALLOW);
     // Without it, netlink's audit protocol is refused with EINVAL.
     let no_audit = caps::DEFAULT & !caps::bit(caps::AUDIT_WRITE);
-    let profile = from_docker_format(&podman_profile(), no_audit, (6, 1)).unwrap();
-    let prog = compiled(&profile);
+    let prog = docker(&podman_profile(), no_audit, (6, 1)).unwrap();
     assert_eq!(run(&prog, call(nr("socket"), &[16, 3, 9])).0, errno(22));
     assert_eq!(run(&prog, call(nr("socket"), &[16, 3, 0])).0, RET_ALLOW);
     assert_eq!(run(&prog, call(nr("socket"), &[2, 1, 9])).0, RET_ALLOW);
@@ -471,9 +490,7 @@ fn docker_format_rules_resolve_for_the_container() {
         ],
     });
     let allowed = |caps: u64, kernel: (u32, u32)| -> Vec<&'static str> {
-        let oci = from_docker_format(&profile, caps, kernel).unwrap();
-        assert_eq!(oci["architectures"], json!([native::NAME]));
-        let prog = compiled(&oci);
+        let prog = docker(&profile, caps, kernel).unwrap();
         let names =
             ["getpid", "getuid", "getgid", "geteuid", "getegid", "getppid", "getpgrp", "getsid", "gettid"];
         names.into_iter().filter(|n| run(&prog, call(nr(n), &[])).0 == RET_ALLOW).collect()
@@ -481,10 +498,18 @@ fn docker_format_rules_resolve_for_the_container() {
     let admin = caps::DEFAULT | caps::bit(caps::SYS_ADMIN);
     assert_eq!(allowed(caps::DEFAULT, (5, 10)), ["getpid", "getgid", "geteuid", "getpgrp"]);
     assert_eq!(allowed(admin, (4, 19)), ["getpid", "getuid", "geteuid", "getsid"]);
-    // An OCI profile goes through as it is.
+    // The archMap lists this architecture only: the others' calls are killed.
+    if let Some((_, compat_arch)) = native::COMPAT {
+        let prog = docker(&profile, caps::DEFAULT, (6, 1)).unwrap();
+        assert_eq!(run(&prog, Call { arch: compat_arch, ..call(nr("getpid"), &[]) }).0, RET_KILL_PROCESS);
+    }
+    // The OCI form compiles the same either way; docker's fields only in docker's format.
     let oci = json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": [native::NAME],
         "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}]});
-    assert_eq!(from_docker_format(&oci, 0, (6, 1)).unwrap(), oci);
+    let bytes = |prog: &[sock_filter]| as_bytes(prog);
+    assert_eq!(bytes(&docker(&oci, 0, (6, 1)).unwrap()), bytes(&compiled(&oci)));
+    let err = compile(&profile).unwrap_err();
+    assert!(err.starts_with("linux.seccomp.archMap: unknown field"), "{err}");
     let errors = [
         (
             json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"], "archMap": []}),
@@ -508,7 +533,7 @@ fn docker_format_rules_resolve_for_the_container() {
         ),
     ];
     for (profile, want) in errors {
-        let err = from_docker_format(&profile, 0, (6, 1)).expect_err(&profile.to_string());
+        let err = docker(&profile, 0, (6, 1)).expect_err(&profile.to_string());
         assert!(err.starts_with(want), "got: {err}\nwant: {want}...");
     }
     assert_eq!(parse_version("6.1.0-13-amd64"), Some((6, 1)));
