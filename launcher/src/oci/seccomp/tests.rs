@@ -540,3 +540,193 @@ fn docker_format_rules_resolve_for_the_container() {
     assert_eq!(parse_version("4.8"), Some((4, 8)));
     assert!(kernel_version() >= (4, 8), "uname: {:?}", kernel_version());
 }
+
+/// xorshift64*: the same cases on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+        &from[self.below(from.len())]
+    }
+}
+
+/// The profile's meaning computed the plain way, one call at a time, for comparison with
+/// what the compiled program answers.
+fn reference(profile: &Value, c: Call) -> u32 {
+    let ret = |rule: &Value, action: &str, errno: &str| {
+        super::action(rule.get(action), Path::Root(""), rule.get(errno), Path::Root("")).unwrap()
+    };
+    let default = ret(profile, "defaultAction", "defaultErrnoRet");
+    if c.arch != AUDIT_ARCH {
+        return RET_KILL_PROCESS;
+    }
+    if let Some((_, first)) = native::SHARED_COMPAT {
+        if c.nr >= first {
+            return RET_KILL_PROCESS;
+        }
+    }
+    let rules = profile["syscalls"].as_array().unwrap();
+    let named = |rule: &Value| -> Vec<u32> {
+        rule["names"].as_array().unwrap().iter().filter_map(|n| number(n.as_str().unwrap())).collect()
+    };
+    let highest = rules.iter().flat_map(named).max();
+    let mine: Vec<(&Value, u32)> = rules
+        .iter()
+        .filter(|r| named(r).contains(&c.nr))
+        .map(|r| (r, ret(r, "action", "errnoRet")))
+        .filter(|&(_, action)| action != default)
+        .collect();
+    let args = |r: &Value| r.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
+    if let Some(&(_, action)) = mine.iter().find(|(r, _)| args(r).is_empty()) {
+        return action;
+    }
+    for (r, action) in &mine {
+        let all = args(r).iter().all(|a| {
+            let op = OPS.iter().find(|(n, _)| *n == a["op"].as_str().unwrap()).unwrap().1;
+            let two = a.get("valueTwo").and_then(Value::as_u64).unwrap_or(0);
+            holds(op, c.args[a["index"].as_u64().unwrap() as usize], a["value"].as_u64().unwrap(), two)
+        });
+        if all {
+            return *action;
+        }
+    }
+    match highest {
+        Some(h) if c.nr > h && !lets_through(default) => ENOSYS,
+        _ => default,
+    }
+}
+
+/// Random profiles (actions, errnos, names, conditions with every operator on values
+/// around the edges of both halves) and random calls: the program answers every call
+/// as the plain reading of the profile does, and never panics.
+#[test]
+fn random_profiles_compile_to_what_they_mean() {
+    let names: Vec<&str> = NAMES.split(' ').collect();
+    let actions = [
+        "SCMP_ACT_ALLOW",
+        "SCMP_ACT_ERRNO",
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_TRAP",
+        "SCMP_ACT_LOG",
+    ];
+    let mut rng = Rng(0x5ecc_0a11_1234_5678);
+    for round in 0..300 {
+        // A few names per profile, so that calls land on them often.
+        let pool: Vec<&str> = (0..1 + rng.below(12)).map(|_| *rng.pick(&names)).collect();
+        let action = |rng: &mut Rng| {
+            let mut a = json!({"action": rng.pick(&actions)});
+            if a["action"] == "SCMP_ACT_ERRNO" && rng.below(2) == 0 {
+                a["errnoRet"] = json!(1 + rng.below(3));
+            }
+            a
+        };
+        let mut profile = action(&mut rng);
+        profile["defaultAction"] = profile.as_object_mut().unwrap().remove("action").unwrap();
+        if let Some(errno) = profile.as_object_mut().unwrap().remove("errnoRet") {
+            profile["defaultErrnoRet"] = errno;
+        }
+        let rules: Vec<Value> = (0..rng.below(10))
+            .map(|_| {
+                let mut rule = action(&mut rng);
+                rule["names"] = json!((0..1 + rng.below(3)).map(|_| *rng.pick(&pool)).collect::<Vec<_>>());
+                let args: Vec<Value> = (0..rng.below(3))
+                    .map(|_| {
+                        json!({"index": rng.below(6), "op": rng.pick(OPS).0,
+                            "value": *rng.pick(EDGES), "valueTwo": *rng.pick(EDGES)})
+                    })
+                    .collect();
+                if !args.is_empty() {
+                    rule["args"] = json!(args);
+                }
+                rule
+            })
+            .collect();
+        profile["syscalls"] = json!(rules);
+        let prog = compiled(&profile);
+        assert!(prog.len() <= MAX_LEN);
+        for _ in 0..200 {
+            let nr = match rng.below(4) {
+                0 => rng.next() as u32,
+                1 => rng.below(1000) as u32,
+                _ => number(rng.pick::<&str>(&pool)).unwrap(),
+            };
+            let mut args = [0; 6];
+            args.iter_mut().for_each(|a| *a = if rng.below(2) == 0 { *rng.pick(EDGES) } else { rng.next() });
+            let c = Call { nr, arch: AUDIT_ARCH, args };
+            assert_eq!(
+                run(&prog, c).0,
+                reference(&profile, c),
+                "round {round}: {profile}\ncall {nr} {args:x?}"
+            );
+        }
+    }
+}
+
+/// podman's profile with one value replaced by something of another kind, many times
+/// over: an answer (a program or a one-line error) every time, never a panic.
+#[test]
+fn mangled_profiles_are_answered_without_panics() {
+    fn count(v: &Value) -> usize {
+        1 + match v {
+            Value::Array(a) => a.iter().map(count).sum(),
+            Value::Object(o) => o.values().map(count).sum(),
+            _ => 0,
+        }
+    }
+    /// Replaces the `n`th value (depth first, counting from 0).
+    fn replace(v: &mut Value, n: &mut usize, with: &Value) -> bool {
+        if *n == 0 {
+            *v = with.clone();
+            return true;
+        }
+        *n -= 1;
+        match v {
+            Value::Array(a) => a.iter_mut().any(|x| replace(x, n, with)),
+            Value::Object(o) => o.values_mut().any(|x| replace(x, n, with)),
+            _ => false,
+        }
+    }
+    let junk = [
+        json!(null),
+        json!(-1),
+        json!(1.5),
+        json!(u64::MAX),
+        json!(7),
+        json!("SCMP_CMP_MASKED_EQ"),
+        json!("SCMP_ACT_KILL"),
+        json!("SCMP_ARCH_X32"),
+        json!("personality"),
+        json!(""),
+        json!([]),
+        json!({}),
+        json!([{"index": 9}]),
+        json!({"caps": ["CAP_SYS_ADMIN"], "minKernel": "x"}),
+    ];
+    let original = podman_profile();
+    let mut rng = Rng(0xbad_c0de_f00d);
+    for _ in 0..2000 {
+        let mut profile = original.clone();
+        for _ in 0..1 + rng.below(3) {
+            let mut at = rng.below(count(&profile));
+            let with = rng.pick(&junk).clone();
+            replace(&mut profile, &mut at, &with);
+        }
+        for result in [compile(&profile).map(|_| ()), docker(&profile, caps::DEFAULT, (6, 1)).map(|_| ())] {
+            if let Err(e) = result {
+                assert!(!e.is_empty() && !e.contains('\n'), "{e}");
+            }
+        }
+    }
+}
