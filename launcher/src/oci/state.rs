@@ -139,17 +139,19 @@ pub struct Dir {
     _lock: OwnedFd,
 }
 
-/// The state root: `--root`, else /run/launcher as root and
-/// $XDG_RUNTIME_DIR/launcher otherwise (as runc and crun choose theirs).
+/// The state root: `--root`, else /run/launcher for the host's root and
+/// $XDG_RUNTIME_DIR/launcher otherwise, as runc chooses: root in a user
+/// namespace (rootless podman runs its runtime so) cannot write /run.
 pub fn default_root() -> PathBuf {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/run/launcher");
-    }
+    // SAFETY: geteuid and getuid cannot fail.
+    let (euid, uid) = unsafe { (libc::geteuid(), libc::getuid()) };
+    let host_root = euid == 0
+        && fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]);
     match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if !dir.is_empty() => Path::new(&dir).join("launcher"),
-        // SAFETY: getuid cannot fail.
-        _ => PathBuf::from(format!("/tmp/launcher-{}", unsafe { libc::getuid() })),
+        Some(dir) if !dir.is_empty() && !host_root => Path::new(&dir).join("launcher"),
+        _ if !host_root && uid != 0 => PathBuf::from(format!("/tmp/launcher-{uid}")),
+        _ => PathBuf::from("/run/launcher"),
     }
 }
 
@@ -208,11 +210,9 @@ impl Dir {
             }
             _ => format!("read {}: {e}", file.display()),
         })?;
-        serde_json::from_slice(&text)
-            .ok()
-            .as_ref()
-            .and_then(State::from_json)
-            .ok_or_else(|| format!("{}: not a state file of this launcher: `delete --force` it", file.display()))
+        serde_json::from_slice(&text).ok().as_ref().and_then(State::from_json).ok_or_else(|| {
+            format!("{}: not a state file of this launcher: `delete --force` it", file.display())
+        })
     }
 
     /// Writes state.json whole, by rename, so that no reader sees half of it.
@@ -220,7 +220,8 @@ impl Dir {
         let tmp = self.path.join("state.json.tmp");
         let file = self.path.join("state.json");
         let write = || -> std::io::Result<()> {
-            let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            let mut f =
+                fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
             f.write_all(state.to_json().to_string().as_bytes())?;
             fs::rename(&tmp, &file)
         };
