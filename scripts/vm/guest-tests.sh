@@ -328,6 +328,35 @@ t_seccomp() {
 	pass $n
 }
 
+# --security-opt seccomp=FILE: a profile compiled for this architecture (its own names
+# and numbers: mkdir is mkdirat on the generic table) with an errno of its own and a
+# condition on an argument (socket's family), as tests/seccomp_profile.rs does on x86_64.
+t_profile() {
+	profile=/tmp/profile.json
+	cat >$profile <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64",
+  "SCMP_ARCH_ARM", "SCMP_ARCH_RISCV64"], "syscalls": [
+  {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28},
+  {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+   "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}
+JSON
+	chmod 644 $profile
+	launch $T.out $T.err run --rootfs "$ROOTFS" --net none --security-opt seccomp=$profile -- /bin/sh -c \
+		'mkdir /tmp/p; echo mkdir=$?; touch /tmp/q && echo touched; nc 127.0.0.1 9 </dev/null; echo nc=$?'
+	got=$(tr '\n' ' ' <$T.out)
+	if [ $rc != 0 ] || [ "$got" != "mkdir=1 touched nc=1 " ]; then
+		fail $n "under the profile: exited $rc printing '$got', want 0 printing 'mkdir=1 touched nc=1 '"
+		show $T.out $T.err
+		return
+	fi
+	if ! grep -q "No space left on device" $T.err || ! grep -q "socket: Permission denied" $T.err; then
+		fail $n "mkdir did not fail with the profile's ENOSPC, or nc's socket with its EACCES"
+		show $T.err
+		return
+	fi
+	pass $n
+}
+
 # --trace reads init's clock (clock_gettime64 on 32-bit arm, a 64-bit timespec): every
 # phase must come out in order and within the run, not as garbage from a wrong layout.
 t_trace() {
@@ -639,16 +668,16 @@ suite() {
 	done
 }
 if [ $USERNS = on ]; then
-	suite root root "$ROOT_LOGIN_CG" help check smoke seccomp compat trace tty isolation user mounts net pids memory cpus cgroupns
+	suite root root "$ROOT_LOGIN_CG" help check smoke seccomp profile compat trace tty isolation user mounts net pids memory cpus cgroupns
 else
 	# t_seccomp's probe is `unshare -U`, which this kernel refuses with or without the
 	# filter; t_isolation checks the filter is loaded.
-	suite root root "$ROOT_LOGIN_CG" help check smoke compat trace tty isolation user mounts net pids memory cpus cgroupns
+	suite root root "$ROOT_LOGIN_CG" help check smoke profile compat trace tty isolation user mounts net pids memory cpus cgroupns
 fi
 suite root-in-root-cgroup root "" pids cpus
 suite root-alone root "$ALONE_CG" moveself memory
 if [ $USERNS = on ]; then
-	suite user user "$USER_SESSION_CG" help check smoke seccomp isolation user mounts net pids memory cpus cgroupns
+	suite user user "$USER_SESSION_CG" help check smoke seccomp profile isolation user mounts net pids memory cpus cgroupns
 	suite user-outside-delegation user "" limits
 else
 	suite user user "$USER_SESSION_CG" help userns_refused

@@ -2,8 +2,7 @@
 //! `seccomp::as_bytes`): config.json's `linux.seccomp` (runtime-spec config-linux.md,
 //! "Seccomp"), and for `launcher run --security-opt seccomp=FILE` the profile files of
 //! docker and podman, whose `archMap` and per-rule `includes`/`excludes` are resolved
-//! first, as those engines resolve them before they write config.json
-//! (`from_docker_format`).
+//! as those engines resolve them before they write config.json (`Container`).
 //!
 //! Meaning, as runc (libseccomp 2.5) gives it, checked side by side with runc here:
 //! - A rule whose action (and errno) is the default action is dropped, as runc drops it.
@@ -36,12 +35,11 @@
 //! log2(spans) compares on every call, instead of a list of ~350 compares for an
 //! allowed call at its end.
 
-use std::collections::BTreeMap;
-
 use libc::sock_filter;
 use serde_json::{Map, Value};
 
-use crate::arch::{syscall_names::RUNS, AUDIT_ARCH};
+use crate::arch::syscall_names::{ENDS, NAMES, NUMBERS};
+use crate::arch::AUDIT_ARCH;
 use crate::caps;
 use crate::seccomp::{as_bytes, MAX_LEN};
 
@@ -50,95 +48,49 @@ use crate::seccomp::{as_bytes, MAX_LEN};
 // The OCI verbs (issue 12) call it; until they land, only the tests do.
 #[cfg_attr(not(test), allow(dead_code))]
 pub fn compile(profile: &Value) -> Result<Vec<u8>, String> {
-    compile_at(profile, "linux.seccomp")
+    compile_at(profile, "linux.seccomp", None)
 }
 
 /// `--security-opt seccomp=FILE`: docker's or podman's profile file (or the OCI form),
-/// resolved for a container holding `caps`, then compiled.
+/// for a container holding `caps`.
 pub fn load(path: &str, caps: u64) -> Result<Vec<u8>, String> {
     let opt = format!("--security-opt seccomp={path}");
     let text = std::fs::read(path).map_err(|e| format!("{opt}: {e}: name a seccomp profile (JSON) file"))?;
     let profile: Value =
         serde_json::from_slice(&text).map_err(|e| format!("{opt}: not a JSON seccomp profile: {e}"))?;
-    let oci = from_docker_format(&profile, caps, kernel_version()).map_err(|e| format!("{opt}: {e}"))?;
-    compile_at(&oci, "").map_err(|e| format!("{opt}: {e}"))
+    let container = Container { caps, kernel: kernel_version() };
+    compile_at(&profile, "", Some(container)).map_err(|e| format!("{opt}: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------
 // docker's and podman's profile files.
 
-/// docker's and podman's profile format -> the OCI form, for a container holding `caps`
-/// on this architecture and a kernel of version `kernel` (major, minor), resolved the way
-/// those engines resolve it before they write config.json: `archMap` gives this
-/// architecture's entry and its sub-architectures; a rule applies only if this
-/// architecture is among its `includes.arches`, every capability of `includes.caps` is
-/// held and the kernel is at least `includes.minKernel`, and none of its `excludes`
-/// holds. A profile already in the OCI form comes out as it went in.
-pub fn from_docker_format(profile: &Value, caps: u64, kernel: (u32, u32)) -> Result<Value, String> {
-    let obj = object(profile, "the profile")?;
-    let mut out = obj.clone();
-    // Names of errnos beside the numbers that count (podman's files): for readers.
-    out.remove("defaultErrno");
-    if let Some(map) = out.remove("archMap") {
-        if !array(obj.get("architectures"), "architectures")?.is_empty() {
-            return Err("architectures and archMap: give only one of them (as docker requires)".into());
-        }
-        let mut arches = Vec::new();
-        for (i, entry) in array(Some(&map), "archMap")?.iter().enumerate() {
-            let field = format!("archMap[{i}]");
-            let entry = object(entry, &field)?;
-            only_known(entry, &["architecture", "subArchitectures"], &field)?;
-            let arch_field = at(&field, "architecture");
-            let arch = string(entry.get("architecture").unwrap_or(&Value::Null), &arch_field)?;
-            if arch == native::NAME {
-                arches.push(Value::from(arch));
-                arches.extend(
-                    array(entry.get("subArchitectures"), &at(&field, "subArchitectures"))?.iter().cloned(),
-                );
-            }
-        }
-        if !arches.is_empty() {
-            out.insert("architectures".into(), Value::Array(arches));
-        }
-    }
-    let mut syscalls = Vec::new();
-    for (i, entry) in array(obj.get("syscalls"), "syscalls")?.iter().enumerate() {
-        let field = format!("syscalls[{i}]");
-        let mut entry = object(entry, &field)?.clone();
-        if let Some(name) = entry.remove("name") {
-            if entry.contains_key("names") {
-                return Err(format!("{field}: name and names: give only one of them (as docker requires)"));
-            }
-            entry.insert("names".into(), Value::Array(vec![name]));
-        }
-        if !applies(&entry, caps, kernel, &field)? {
-            continue;
-        }
-        for informative in ["includes", "excludes", "errno", "comment"] {
-            entry.remove(informative);
-        }
-        syscalls.push(Value::Object(entry));
-    }
-    if obj.contains_key("syscalls") {
-        out.insert("syscalls".into(), Value::Array(syscalls));
-    }
-    Ok(Value::Object(out))
+/// What docker's and podman's profile format is resolved for. Their files add to the
+/// OCI form what those engines resolve before they write config.json: `archMap`
+/// gives this architecture's entry and its sub-architectures; a rule (`name` or
+/// `names`) applies only if this architecture is among its `includes.arches`, every
+/// capability of `includes.caps` is held and the kernel is at least
+/// `includes.minKernel`, and none of its `excludes` holds. `errno` and `defaultErrno`
+/// name the numbers beside them, for readers.
+#[derive(Clone, Copy)]
+pub struct Container {
+    pub caps: u64,
+    /// The kernel's (major, minor) version.
+    pub kernel: (u32, u32),
 }
 
 /// Whether a rule of docker's format applies here (its `includes` and `excludes`).
-fn applies(entry: &Map<String, Value>, caps: u64, kernel: (u32, u32), field: &str) -> Result<bool, String> {
+fn applies(entry: &Map<String, Value>, container: Container, field: Path) -> Result<bool, String> {
+    let Container { caps, kernel } = container;
     for (key, include) in [("includes", true), ("excludes", false)] {
         let Some(conditions) = entry.get(key).filter(|v| !v.is_null()) else { continue };
-        let field = at(field, key);
-        let conditions = object(conditions, &field)?;
-        only_known(conditions, &["caps", "arches", "minKernel"], &field)?;
+        let field = field.key(key);
+        let conditions = object(conditions, field)?;
+        only_known(conditions, &["caps", "arches", "minKernel"], field)?;
         let strings = |key: &str| -> Result<Vec<&str>, String> {
-            let list_field = at(&field, key);
-            array(conditions.get(key), &list_field)?
-                .iter()
-                .enumerate()
-                .map(|(i, v)| string(v, &format!("{list_field}[{i}]")))
-                .collect()
+            let list_field = field.key(key);
+            let list = array(conditions.get(key), list_field)?;
+            list.iter().enumerate().map(|(i, v)| string(v, list_field.index(i))).collect()
         };
         let arches = strings("arches")?;
         if !arches.is_empty() && arches.contains(&native::GO_NAME) != include {
@@ -151,8 +103,8 @@ fn applies(entry: &Map<String, Value>, caps: u64, kernel: (u32, u32), field: &st
             return Ok(false);
         }
         if let Some(min) = conditions.get("minKernel").filter(|v| !v.is_null()) {
-            let min_field = at(&field, "minKernel");
-            let text = string(min, &min_field)?;
+            let min_field = field.key("minKernel");
+            let text = string(min, min_field)?;
             let min = parse_version(text)
                 .ok_or_else(|| format!("{min_field} {text:?}: expected a kernel version such as \"4.8\""))?;
             if (kernel >= min) != include {
@@ -248,20 +200,20 @@ const ARCHES: &[&str] = &[
     "SCMP_ARCH_SHEB",
 ];
 
-/// The system call's number on this architecture, by its kernel (and libseccomp) name.
-struct Numbers(Vec<(&'static str, u32)>);
-
-impl Numbers {
-    fn new() -> Self {
-        let mut all: Vec<(&'static str, u32)> =
-            RUNS.iter().flat_map(|&(first, names)| names.split_ascii_whitespace().zip(first..)).collect();
-        all.sort_unstable();
-        Numbers(all)
+/// The system call's number on this architecture, by its kernel (and libseccomp) name:
+/// a binary search of the generated table, which is sorted by name.
+fn number(name: &str) -> Option<u32> {
+    let (mut low, mut high) = (0, ENDS.len());
+    while low < high {
+        let mid = (low + high) / 2;
+        let start = if mid == 0 { 0 } else { usize::from(ENDS[mid - 1]) + 1 };
+        match NAMES[start..usize::from(ENDS[mid])].cmp(name) {
+            std::cmp::Ordering::Less => low = mid + 1,
+            std::cmp::Ordering::Greater => high = mid,
+            std::cmp::Ordering::Equal => return Some(NUMBERS[mid].into()),
+        }
     }
-
-    fn get(&self, name: &str) -> Option<u32> {
-        self.0.binary_search_by(|&(n, _)| n.cmp(name)).ok().map(|i| self.0[i].1)
-    }
+    None
 }
 
 // ---------------------------------------------------------------------------------------
@@ -284,20 +236,25 @@ const ACTIONS: &str = "SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_K
 /// as the kernel's return value.
 fn action(
     action: Option<&Value>,
-    field: &str,
+    field: Path,
     errno: Option<&Value>,
-    errno_field: &str,
+    errno_field: Path,
 ) -> Result<u32, String> {
     let name = match action {
         Some(Value::String(s)) => s.as_str(),
-        Some(other) => return Err(format!("{field} {other}: must be a string, one of {ACTIONS}")),
+        Some(other) => return Err(format!("{field} {}: must be a string, one of {ACTIONS}", shown(other))),
         None => return Err(format!("{field} is missing: use one of {ACTIONS}")),
     };
     let errno = match errno {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
             Some(n) if n <= MAX_ERRNO => Some(n as u32),
-            _ => return Err(format!("{errno_field} {v}: must be an errno number from 0 to {MAX_ERRNO}")),
+            _ => {
+                return Err(format!(
+                    "{errno_field} {}: must be an errno number from 0 to {MAX_ERRNO}",
+                    shown(v)
+                ))
+            }
         },
     };
     let with_errno = |ret: u32| ret | errno.unwrap_or(libc::EPERM as u32);
@@ -368,67 +325,102 @@ struct Rule {
     ret: u32,
 }
 
-/// `base.field` (`field` alone at the top of a file).
-fn at(base: &str, field: &str) -> String {
-    if base.is_empty() {
-        field.to_string()
-    } else {
-        format!("{base}.{field}")
+/// A field's name for messages (`linux.seccomp.syscalls[3].action`), put into words
+/// only when a message needs it.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    /// The profile: `linux.seccomp`, or "" for a file of its own.
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+
+    fn index(&'a self, i: usize) -> Path<'a> {
+        Path::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match *self {
+            Path::Root(root) => f.write_str(root),
+            Path::Key(Path::Root(""), key) => f.write_str(key),
+            Path::Key(base, key) => write!(f, "{base}.{key}"),
+            Path::Index(base, i) => write!(f, "{base}[{i}]"),
+        }
     }
 }
 
 /// Refuses a key that is not in `known`: a field this compiler does not know could be
 /// a restriction that would be lost.
-fn only_known(obj: &Map<String, Value>, known: &[&str], base: &str) -> Result<(), String> {
+fn only_known(obj: &Map<String, Value>, known: &[&str], base: Path) -> Result<(), String> {
     match obj.keys().find(|k| !known.contains(&k.as_str()) && *k != "comment") {
         None => Ok(()),
         Some(k) => Err(format!(
             "{}: unknown field; a seccomp profile here has only {}",
-            at(base, k),
+            base.key(k),
             known.join(", ")
         )),
     }
 }
 
-fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, String> {
+/// A wrong value for a message: itself if short, its kind if not (serde_json's
+/// printer for any Value would cost the binary more than the messages are worth).
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        Value::Array(_) => "(an array)".into(),
+        Value::Object(_) => "(an object)".into(),
+    }
+}
+
+fn object<'a>(v: &'a Value, field: Path) -> Result<&'a Map<String, Value>, String> {
     v.as_object().ok_or_else(|| format!("{field}: must be a JSON object"))
 }
 
 /// An optional array (null or missing: empty).
-fn array<'a>(v: Option<&'a Value>, field: &str) -> Result<&'a [Value], String> {
+fn array<'a>(v: Option<&'a Value>, field: Path) -> Result<&'a [Value], String> {
     match v {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(format!("{field} {other}: must be an array")),
+        Some(other) => Err(format!("{field} {}: must be an array", shown(other))),
     }
 }
 
-fn string<'a>(v: &'a Value, field: &str) -> Result<&'a str, String> {
-    v.as_str().ok_or_else(|| format!("{field} {v}: must be a string"))
+fn string<'a>(v: &'a Value, field: Path) -> Result<&'a str, String> {
+    v.as_str().ok_or_else(|| format!("{field} {}: must be a string", shown(v)))
 }
 
-fn cond(v: &Value, field: &str) -> Result<Cond, String> {
+fn cond(v: &Value, field: Path) -> Result<Cond, String> {
     let obj = object(v, field)?;
     only_known(obj, &["index", "value", "valueTwo", "op"], field)?;
     let number = |key: &str, required: bool| -> Result<u64, String> {
         match obj.get(key) {
             None | Some(Value::Null) if !required => Ok(0),
-            None => Err(format!("{} is missing", at(field, key))),
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| format!("{} {v}: must be an unsigned 64-bit integer", at(field, key))),
+            None => Err(format!("{} is missing", field.key(key))),
+            Some(v) => v.as_u64().ok_or_else(|| {
+                format!("{} {}: must be an unsigned 64-bit integer", field.key(key), shown(v))
+            }),
         }
     };
     let index = number("index", true)?;
     if index > 5 {
-        return Err(format!("{} {index}: a system call has arguments 0 to 5", at(field, "index")));
+        return Err(format!("{} {index}: a system call has arguments 0 to 5", field.key("index")));
     }
-    let op_field = at(field, "op");
+    let op_field = field.key("op");
     let names = || OPS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
     let op = match obj.get("op") {
         None => return Err(format!("{op_field} is missing: use one of {}", names())),
         Some(v) => {
-            let name = string(v, &op_field)?;
+            let name = string(v, op_field)?;
             let found = OPS.iter().find(|(n, _)| *n == name).map(|&(_, op)| op);
             found.ok_or_else(|| format!("{op_field} {name:?}: unknown; use one of {}", names()))?
         }
@@ -440,7 +432,7 @@ fn cond(v: &Value, field: &str) -> Result<Cond, String> {
 struct Plan {
     default: u32,
     /// Each named call's rules, in the profile's order; an unconditional rule alone.
-    calls: BTreeMap<u32, Vec<Rule>>,
+    calls: Calls,
     /// The highest number the profile names (runc's "last syscall").
     highest: Option<u32>,
     /// The verdict for the other calling conventions' calls, and for x32's.
@@ -448,83 +440,150 @@ struct Plan {
     shared_compat: u32,
 }
 
-fn plan(profile: &Value, base: &str) -> Result<Plan, String> {
-    let top = if base.is_empty() { "the profile" } else { base };
+/// What the profile says of one call.
+#[derive(Clone, Default)]
+enum Verdict {
+    #[default]
+    Default,
+    /// An unconditional rule's return value: it beats every other rule.
+    Always(u32),
+    /// Rules with arguments, in the profile's order; the default when none holds.
+    Rules(Vec<Rule>),
+}
+
+impl Verdict {
+    /// Adds a rule as libseccomp does (see the module's notes).
+    fn add(&mut self, rule: Rule) {
+        match self {
+            Verdict::Always(_) => {}
+            _ if rule.conds.is_empty() => *self = Verdict::Always(rule.ret),
+            Verdict::Rules(rules) => rules.push(rule),
+            Verdict::Default => *self = Verdict::Rules(vec![rule]),
+        }
+    }
+}
+
+/// Each named call's verdict, by number: a table for the numbers below `DENSE` (every
+/// architecture's ordinary calls), a list for the few above (arm's private calls).
+#[derive(Default)]
+struct Calls {
+    dense: Vec<Verdict>,
+    sparse: Vec<(u32, Verdict)>,
+}
+
+const DENSE: u32 = 4096;
+
+impl Calls {
+    fn verdict(&mut self, nr: u32) -> &mut Verdict {
+        if nr < DENSE {
+            let at = nr as usize;
+            if self.dense.len() <= at {
+                self.dense.resize(at + 1, Verdict::Default);
+            }
+            return &mut self.dense[at];
+        }
+        let at = match self.sparse.iter().position(|&(n, _)| n >= nr) {
+            Some(at) if self.sparse[at].0 == nr => at,
+            found => {
+                let at = found.unwrap_or(self.sparse.len());
+                self.sparse.insert(at, (nr, Verdict::Default));
+                at
+            }
+        };
+        &mut self.sparse[at].1
+    }
+
+    /// (number, verdict) by increasing number, for the calls the profile names.
+    fn in_order(&self) -> impl Iterator<Item = (u32, &Verdict)> {
+        let dense = self.dense.iter().enumerate().map(|(nr, v)| (nr as u32, v));
+        dense
+            .chain(self.sparse.iter().map(|(nr, v)| (*nr, v)))
+            .filter(|(_, v)| !matches!(v, Verdict::Default))
+    }
+}
+
+/// The fields of the OCI form; docker's format adds `DOCKER_FIELDS`.
+const FIELDS: &[&str] = &[
+    "defaultAction",
+    "defaultErrnoRet",
+    "architectures",
+    "flags",
+    "listenerPath",
+    "listenerMetadata",
+    "syscalls",
+];
+const DOCKER_FIELDS: &[&str] = &["archMap", "defaultErrno"];
+const RULE_FIELDS: &[&str] = &["names", "action", "errnoRet", "args"];
+const DOCKER_RULE_FIELDS: &[&str] = &["name", "includes", "excludes", "errno"];
+
+fn plan(profile: &Value, base: &str, docker: Option<Container>) -> Result<Plan, String> {
+    let top = Path::Root(if base.is_empty() { "the profile" } else { base });
     let obj = object(profile, top)?;
-    only_known(
-        obj,
-        &[
-            "defaultAction",
-            "defaultErrnoRet",
-            "architectures",
-            "flags",
-            "listenerPath",
-            "listenerMetadata",
-            "syscalls",
-        ],
-        base,
-    )?;
+    let base = Path::Root(base);
+    let with_docker = |oci: &[&'static str], extra: &[&'static str]| -> Vec<&'static str> {
+        oci.iter().chain(if docker.is_some() { extra } else { &[] }).copied().collect()
+    };
+    only_known(obj, &with_docker(FIELDS, DOCKER_FIELDS), base)?;
     let default = action(
         obj.get("defaultAction"),
-        &at(base, "defaultAction"),
+        base.key("defaultAction"),
         obj.get("defaultErrnoRet"),
-        &at(base, "defaultErrnoRet"),
+        base.key("defaultErrnoRet"),
     )?;
     if let Some(Value::String(path)) = obj.get("listenerPath") {
         if !path.is_empty() {
             return Err(format!(
                 "{} {path:?}: seccomp user notification is not supported by launcher: remove it, \
                  or run this container with runc or crun",
-                at(base, "listenerPath")
+                base.key("listenerPath")
             ));
         }
     }
-    flags(obj.get("flags"), &at(base, "flags"))?;
-    let (compat, shared_compat) =
-        architectures(obj.get("architectures"), &at(base, "architectures"), default)?;
+    flags(obj.get("flags"), base.key("flags"))?;
+    let (compat, shared_compat) = architectures(obj, base, default)?;
 
-    let numbers = Numbers::new();
-    let mut calls: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
+    let mut calls = Calls::default();
     let mut highest = None;
-    let syscalls_field = at(base, "syscalls");
-    for (i, entry) in array(obj.get("syscalls"), &syscalls_field)?.iter().enumerate() {
-        let field = format!("{syscalls_field}[{i}]");
-        let entry = object(entry, &field)?;
-        only_known(entry, &["names", "action", "errnoRet", "args"], &field)?;
-        let ret = action(
-            entry.get("action"),
-            &at(&field, "action"),
-            entry.get("errnoRet"),
-            &at(&field, "errnoRet"),
-        )?;
-        let args_field = at(&field, "args");
-        let conds = array(entry.get("args"), &args_field)?
+    let syscalls_field = base.key("syscalls");
+    let rule_fields = with_docker(RULE_FIELDS, DOCKER_RULE_FIELDS);
+    for (i, entry) in array(obj.get("syscalls"), syscalls_field)?.iter().enumerate() {
+        let field = syscalls_field.index(i);
+        let entry = object(entry, field)?;
+        only_known(entry, &rule_fields, field)?;
+        let ret =
+            action(entry.get("action"), field.key("action"), entry.get("errnoRet"), field.key("errnoRet"))?;
+        let args_field = field.key("args");
+        let conds = array(entry.get("args"), args_field)?
             .iter()
             .enumerate()
-            .map(|(j, c)| cond(c, &format!("{args_field}[{j}]")))
+            .map(|(j, c)| cond(c, args_field.index(j)))
             .collect::<Result<Vec<_>, _>>()?;
-        let names_field = at(&field, "names");
-        let names = array(entry.get("names"), &names_field)?;
+        let names_field = field.key("names");
+        let names = match (entry.get("name"), entry.get("names")) {
+            (Some(_), Some(_)) => {
+                return Err(format!("{field}: name and names: give only one of them (as docker requires)"))
+            }
+            (Some(name), None) => std::slice::from_ref(name),
+            (None, names) => array(names, names_field)?,
+        };
         if names.is_empty() {
             return Err(format!("{names_field}: no system call named: list at least one"));
         }
+        if let Some(container) = docker {
+            if !applies(entry, container, field)? {
+                continue;
+            }
+        }
         for (j, name) in names.iter().enumerate() {
-            let name = string(name, &format!("{names_field}[{j}]"))?;
-            let Some(nr) = numbers.get(name) else { continue };
+            let name = string(name, names_field.index(j))?;
+            let Some(nr) = number(name) else { continue };
             highest = highest.max(Some(nr));
             // runc drops these (libseccomp refuses them): the default applies anyway,
             // and kept, an unconditional one would beat the call's other rules.
             if ret == default {
                 continue;
             }
-            let rules = calls.entry(nr).or_default();
-            if rules.first().is_some_and(|r| r.conds.is_empty()) {
-                continue;
-            }
-            if conds.is_empty() {
-                rules.clear();
-            }
-            rules.push(Rule { conds: conds.clone(), ret });
+            calls.verdict(nr).add(Rule { conds: conds.clone(), ret });
         }
     }
     Ok(Plan { default, calls, highest, compat, shared_compat })
@@ -540,9 +599,9 @@ const FLAGS: &[&str] = &[
     "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
 ];
 
-fn flags(v: Option<&Value>, field: &str) -> Result<(), String> {
+fn flags(v: Option<&Value>, field: Path) -> Result<(), String> {
     for (i, flag) in array(v, field)?.iter().enumerate() {
-        let name = string(flag, &format!("{field}[{i}]"))?;
+        let name = string(flag, field.index(i))?;
         if !FLAGS.contains(&name) {
             return Err(format!(
                 "{field}[{i}] {name:?}: not supported by launcher; supported are {}",
@@ -554,22 +613,40 @@ fn flags(v: Option<&Value>, field: &str) -> Result<(), String> {
 }
 
 /// The verdicts for our other calling conventions: (the one with its own audit arch,
-/// the one that shares ours).
-fn architectures(v: Option<&Value>, field: &str, default: u32) -> Result<(u32, u32), String> {
-    let listed = array(v, field)?
+/// the one that shares ours), from `architectures` or docker's `archMap`.
+fn architectures(obj: &Map<String, Value>, base: Path, default: u32) -> Result<(u32, u32), String> {
+    let field = base.key("architectures");
+    fn known<'a>(a: &'a Value, at: Path) -> Result<&'a str, String> {
+        let name = string(a, at)?;
+        match ARCHES.contains(&name) {
+            true => Ok(name),
+            false => Err(format!("{at} {name:?}: unknown; use libseccomp's names, e.g. {}", native::NAME)),
+        }
+    }
+    let mut listed = array(obj.get("architectures"), field)?
         .iter()
         .enumerate()
-        .map(|(i, a)| {
-            let name = string(a, &format!("{field}[{i}]"))?;
-            match ARCHES.contains(&name) {
-                true => Ok(name),
-                false => Err(format!(
-                    "{field}[{i}] {name:?}: unknown; use libseccomp's names, e.g. {}",
-                    native::NAME
-                )),
-            }
-        })
+        .map(|(i, a)| known(a, field.index(i)))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(map) = obj.get("archMap") {
+        if !listed.is_empty() {
+            return Err(format!("{field} and archMap: give only one of them (as docker requires)"));
+        }
+        let map_field = base.key("archMap");
+        for (i, entry) in array(Some(map), map_field)?.iter().enumerate() {
+            let entry_field = map_field.index(i);
+            let entry = object(entry, entry_field)?;
+            only_known(entry, &["architecture", "subArchitectures"], entry_field)?;
+            let arch_field = entry_field.key("architecture");
+            if string(entry.get("architecture").unwrap_or(&Value::Null), arch_field)? == native::NAME {
+                let subs_field = entry_field.key("subArchitectures");
+                listed.push(native::NAME);
+                for (j, sub) in array(entry.get("subArchitectures"), subs_field)?.iter().enumerate() {
+                    listed.push(known(sub, subs_field.index(j))?);
+                }
+            }
+        }
+    }
     if !listed.is_empty() && !listed.contains(&native::NAME) {
         return Err(format!(
             "{field} {listed:?}: this machine's {} is not listed: add it (launcher runs only on the \
@@ -586,8 +663,8 @@ fn architectures(v: Option<&Value>, field: &str, default: u32) -> Result<(u32, u
     Ok((verdict(native::COMPAT), verdict(native::SHARED_COMPAT)))
 }
 
-fn compile_at(profile: &Value, base: &str) -> Result<Vec<u8>, String> {
-    let prog = program(&plan(profile, base)?);
+fn compile_at(profile: &Value, base: &str, docker: Option<Container>) -> Result<Vec<u8>, String> {
+    let prog = program(&plan(profile, base, docker)?);
     if prog.len() > MAX_LEN {
         return Err(format!(
             "{}: compiles to {} BPF instructions, over the kernel's {MAX_LEN}: use fewer argument rules",
@@ -621,11 +698,11 @@ fn spans(plan: &Plan) -> Vec<(u32, Leaf)> {
         }
     };
     push(0, Leaf::Ret(plan.default));
-    for (&nr, rules) in &plan.calls {
-        match rules.as_slice() {
-            [] => continue,
-            [only] if only.conds.is_empty() => push(nr, Leaf::Ret(only.ret)),
-            _ => push(nr, Leaf::Rules(rules.clone())),
+    for (nr, verdict) in plan.calls.in_order() {
+        match verdict {
+            Verdict::Always(ret) => push(nr, Leaf::Ret(*ret)),
+            Verdict::Rules(rules) => push(nr, Leaf::Rules(rules.clone())),
+            Verdict::Default => continue,
         }
         push(nr + 1, Leaf::Ret(plan.default));
     }

@@ -19,7 +19,7 @@ fn call(nr: u32, args: &[u64]) -> Call {
 }
 
 fn nr(name: &str) -> u32 {
-    Numbers::new().get(name).unwrap_or_else(|| panic!("{name} is not a system call here"))
+    number(name).unwrap_or_else(|| panic!("{name} is not a system call here"))
 }
 
 /// The program's instructions from its bytes.
@@ -77,6 +77,11 @@ fn run(prog: &[sock_filter], c: Call) -> (u32, usize) {
         assert!(pc < prog.len(), "ran off the end");
     }
     panic!("no verdict: a loop?")
+}
+
+/// A profile in docker's format, for a container with `caps` on a kernel `kernel`.
+fn docker(profile: &Value, caps: u64, kernel: (u32, u32)) -> Result<Vec<sock_filter>, String> {
+    compile_at(profile, "", Some(Container { caps, kernel })).map(|bytes| decode(&bytes))
 }
 
 fn compiled(profile: &Value) -> Vec<sock_filter> {
@@ -341,7 +346,7 @@ fn errors_name_the_field_in_one_line() {
         ),
         (
             json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": {}}),
-            "linux.seccomp.syscalls {}: must be an array",
+            "linux.seccomp.syscalls (an object): must be an array",
         ),
         (rule(json!({"action": "SCMP_ACT_NOTIFY"})), "linux.seccomp.syscalls[1].action \"SCMP_ACT_NOTIFY\""),
         (
@@ -383,8 +388,7 @@ fn errors_name_the_field_in_one_line() {
 /// whose tree must reach its far halves through trampolines.
 #[test]
 fn far_jumps_in_a_large_program() {
-    let numbers = Numbers::new();
-    let names: Vec<&str> = numbers.0.iter().map(|&(n, _)| n).collect();
+    let names: Vec<&str> = NAMES.split(' ').collect();
     let syscalls: Vec<Value> = names
         .iter()
         .enumerate()
@@ -400,9 +404,9 @@ fn far_jumps_in_a_large_program() {
     for (i, name) in names.iter().enumerate() {
         let mut args = [0u64; 6];
         args[i % 6] = i as u64;
-        let number = numbers.get(name).unwrap();
+        let number = number(name).unwrap();
         // A name that shares its number with an earlier one (an alias) has lost to it.
-        let first = names.iter().position(|n| numbers.get(n) == Some(number)).unwrap();
+        let first = names.iter().position(|n| super::number(n) == Some(number)).unwrap();
         let want = if first == i { errno(i as u32 % 4000 + 1) } else { RET_ALLOW };
         assert_eq!(run(&prog, call(number, &args)).0, want, "{name} ({number})");
         args[i % 6] += 1;
@@ -419,10 +423,26 @@ fn podman_profile() -> Value {
 }
 
 #[test]
+fn the_name_table_is_sorted_and_whole() {
+    let names: Vec<&str> = NAMES.split(' ').collect();
+    assert_eq!(names.len(), ENDS.len());
+    assert_eq!(names.len(), NUMBERS.len());
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "not sorted");
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(number(name), Some(NUMBERS[i].into()), "{name}");
+    }
+    for missing in ["", "a", "zzz", "read_", "_"] {
+        assert_eq!(number(missing), None, "{missing}");
+    }
+    // libc's numbers for a few, as a check of the generator.
+    assert_eq!(number("openat"), Some(libc::SYS_openat as u32));
+    assert_eq!(number("clone3"), Some(libc::SYS_clone3 as u32));
+    assert_eq!(number("exit_group"), Some(libc::SYS_exit_group as u32));
+}
+
+#[test]
 fn podmans_profile_is_small_and_every_path_short() {
-    let profile = from_docker_format(&podman_profile(), caps::DEFAULT, (6, 1)).unwrap();
-    let bytes = compile(&profile).unwrap();
-    let prog = decode(&bytes);
+    let prog = docker(&podman_profile(), caps::DEFAULT, (6, 1)).unwrap();
     let longest = (0..1000).map(|n| run(&prog, call(n, &[])).1).max().unwrap();
     // A list of compares would be hundreds long; the tree is about log2(spans) deep.
     assert!(prog.len() < 400 && longest <= 20, "{} instructions, {longest} on the longest path", prog.len());
@@ -440,8 +460,7 @@ fn podmans_profile_is_small_and_every_path_short() {
     assert_eq!(at("socket", &[16, 3, 9]), RET_ALLOW);
     // Without it, netlink's audit protocol is refused with EINVAL.
     let no_audit = caps::DEFAULT & !caps::bit(caps::AUDIT_WRITE);
-    let profile = from_docker_format(&podman_profile(), no_audit, (6, 1)).unwrap();
-    let prog = compiled(&profile);
+    let prog = docker(&podman_profile(), no_audit, (6, 1)).unwrap();
     assert_eq!(run(&prog, call(nr("socket"), &[16, 3, 9])).0, errno(22));
     assert_eq!(run(&prog, call(nr("socket"), &[16, 3, 0])).0, RET_ALLOW);
     assert_eq!(run(&prog, call(nr("socket"), &[2, 1, 9])).0, RET_ALLOW);
@@ -471,9 +490,7 @@ fn docker_format_rules_resolve_for_the_container() {
         ],
     });
     let allowed = |caps: u64, kernel: (u32, u32)| -> Vec<&'static str> {
-        let oci = from_docker_format(&profile, caps, kernel).unwrap();
-        assert_eq!(oci["architectures"], json!([native::NAME]));
-        let prog = compiled(&oci);
+        let prog = docker(&profile, caps, kernel).unwrap();
         let names =
             ["getpid", "getuid", "getgid", "geteuid", "getegid", "getppid", "getpgrp", "getsid", "gettid"];
         names.into_iter().filter(|n| run(&prog, call(nr(n), &[])).0 == RET_ALLOW).collect()
@@ -481,10 +498,18 @@ fn docker_format_rules_resolve_for_the_container() {
     let admin = caps::DEFAULT | caps::bit(caps::SYS_ADMIN);
     assert_eq!(allowed(caps::DEFAULT, (5, 10)), ["getpid", "getgid", "geteuid", "getpgrp"]);
     assert_eq!(allowed(admin, (4, 19)), ["getpid", "getuid", "geteuid", "getsid"]);
-    // An OCI profile goes through as it is.
+    // The archMap lists this architecture only: the others' calls are killed.
+    if let Some((_, compat_arch)) = native::COMPAT {
+        let prog = docker(&profile, caps::DEFAULT, (6, 1)).unwrap();
+        assert_eq!(run(&prog, Call { arch: compat_arch, ..call(nr("getpid"), &[]) }).0, RET_KILL_PROCESS);
+    }
+    // The OCI form compiles the same either way; docker's fields only in docker's format.
     let oci = json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": [native::NAME],
         "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}]});
-    assert_eq!(from_docker_format(&oci, 0, (6, 1)).unwrap(), oci);
+    let bytes = |prog: &[sock_filter]| as_bytes(prog);
+    assert_eq!(bytes(&docker(&oci, 0, (6, 1)).unwrap()), bytes(&compiled(&oci)));
+    let err = compile(&profile).unwrap_err();
+    assert!(err.starts_with("linux.seccomp.archMap: unknown field"), "{err}");
     let errors = [
         (
             json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"], "archMap": []}),
@@ -508,10 +533,200 @@ fn docker_format_rules_resolve_for_the_container() {
         ),
     ];
     for (profile, want) in errors {
-        let err = from_docker_format(&profile, 0, (6, 1)).expect_err(&profile.to_string());
+        let err = docker(&profile, 0, (6, 1)).expect_err(&profile.to_string());
         assert!(err.starts_with(want), "got: {err}\nwant: {want}...");
     }
     assert_eq!(parse_version("6.1.0-13-amd64"), Some((6, 1)));
     assert_eq!(parse_version("4.8"), Some((4, 8)));
     assert!(kernel_version() >= (4, 8), "uname: {:?}", kernel_version());
+}
+
+/// xorshift64*: the same cases on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+        &from[self.below(from.len())]
+    }
+}
+
+/// The profile's meaning computed the plain way, one call at a time, for comparison with
+/// what the compiled program answers.
+fn reference(profile: &Value, c: Call) -> u32 {
+    let ret = |rule: &Value, action: &str, errno: &str| {
+        super::action(rule.get(action), Path::Root(""), rule.get(errno), Path::Root("")).unwrap()
+    };
+    let default = ret(profile, "defaultAction", "defaultErrnoRet");
+    if c.arch != AUDIT_ARCH {
+        return RET_KILL_PROCESS;
+    }
+    if let Some((_, first)) = native::SHARED_COMPAT {
+        if c.nr >= first {
+            return RET_KILL_PROCESS;
+        }
+    }
+    let rules = profile["syscalls"].as_array().unwrap();
+    let named = |rule: &Value| -> Vec<u32> {
+        rule["names"].as_array().unwrap().iter().filter_map(|n| number(n.as_str().unwrap())).collect()
+    };
+    let highest = rules.iter().flat_map(named).max();
+    let mine: Vec<(&Value, u32)> = rules
+        .iter()
+        .filter(|r| named(r).contains(&c.nr))
+        .map(|r| (r, ret(r, "action", "errnoRet")))
+        .filter(|&(_, action)| action != default)
+        .collect();
+    let args = |r: &Value| r.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
+    if let Some(&(_, action)) = mine.iter().find(|(r, _)| args(r).is_empty()) {
+        return action;
+    }
+    for (r, action) in &mine {
+        let all = args(r).iter().all(|a| {
+            let op = OPS.iter().find(|(n, _)| *n == a["op"].as_str().unwrap()).unwrap().1;
+            let two = a.get("valueTwo").and_then(Value::as_u64).unwrap_or(0);
+            holds(op, c.args[a["index"].as_u64().unwrap() as usize], a["value"].as_u64().unwrap(), two)
+        });
+        if all {
+            return *action;
+        }
+    }
+    match highest {
+        Some(h) if c.nr > h && !lets_through(default) => ENOSYS,
+        _ => default,
+    }
+}
+
+/// Random profiles (actions, errnos, names, conditions with every operator on values
+/// around the edges of both halves) and random calls: the program answers every call
+/// as the plain reading of the profile does, and never panics.
+#[test]
+fn random_profiles_compile_to_what_they_mean() {
+    let names: Vec<&str> = NAMES.split(' ').collect();
+    let actions = [
+        "SCMP_ACT_ALLOW",
+        "SCMP_ACT_ERRNO",
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_TRAP",
+        "SCMP_ACT_LOG",
+    ];
+    let mut rng = Rng(0x5ecc_0a11_1234_5678);
+    for round in 0..300 {
+        // A few names per profile, so that calls land on them often.
+        let pool: Vec<&str> = (0..1 + rng.below(12)).map(|_| *rng.pick(&names)).collect();
+        let action = |rng: &mut Rng| {
+            let mut a = json!({"action": rng.pick(&actions)});
+            if a["action"] == "SCMP_ACT_ERRNO" && rng.below(2) == 0 {
+                a["errnoRet"] = json!(1 + rng.below(3));
+            }
+            a
+        };
+        let mut profile = action(&mut rng);
+        profile["defaultAction"] = profile.as_object_mut().unwrap().remove("action").unwrap();
+        if let Some(errno) = profile.as_object_mut().unwrap().remove("errnoRet") {
+            profile["defaultErrnoRet"] = errno;
+        }
+        let rules: Vec<Value> = (0..rng.below(10))
+            .map(|_| {
+                let mut rule = action(&mut rng);
+                rule["names"] = json!((0..1 + rng.below(3)).map(|_| *rng.pick(&pool)).collect::<Vec<_>>());
+                let args: Vec<Value> = (0..rng.below(3))
+                    .map(|_| {
+                        json!({"index": rng.below(6), "op": rng.pick(OPS).0,
+                            "value": *rng.pick(EDGES), "valueTwo": *rng.pick(EDGES)})
+                    })
+                    .collect();
+                if !args.is_empty() {
+                    rule["args"] = json!(args);
+                }
+                rule
+            })
+            .collect();
+        profile["syscalls"] = json!(rules);
+        let prog = compiled(&profile);
+        assert!(prog.len() <= MAX_LEN);
+        for _ in 0..200 {
+            let nr = match rng.below(4) {
+                0 => rng.next() as u32,
+                1 => rng.below(1000) as u32,
+                _ => number(rng.pick::<&str>(&pool)).unwrap(),
+            };
+            let mut args = [0; 6];
+            args.iter_mut().for_each(|a| *a = if rng.below(2) == 0 { *rng.pick(EDGES) } else { rng.next() });
+            let c = Call { nr, arch: AUDIT_ARCH, args };
+            assert_eq!(
+                run(&prog, c).0,
+                reference(&profile, c),
+                "round {round}: {profile}\ncall {nr} {args:x?}"
+            );
+        }
+    }
+}
+
+/// podman's profile with one value replaced by something of another kind, many times
+/// over: an answer (a program or a one-line error) every time, never a panic.
+#[test]
+fn mangled_profiles_are_answered_without_panics() {
+    fn count(v: &Value) -> usize {
+        1 + match v {
+            Value::Array(a) => a.iter().map(count).sum(),
+            Value::Object(o) => o.values().map(count).sum(),
+            _ => 0,
+        }
+    }
+    /// Replaces the `n`th value (depth first, counting from 0).
+    fn replace(v: &mut Value, n: &mut usize, with: &Value) -> bool {
+        if *n == 0 {
+            *v = with.clone();
+            return true;
+        }
+        *n -= 1;
+        match v {
+            Value::Array(a) => a.iter_mut().any(|x| replace(x, n, with)),
+            Value::Object(o) => o.values_mut().any(|x| replace(x, n, with)),
+            _ => false,
+        }
+    }
+    let junk = [
+        json!(null),
+        json!(-1),
+        json!(1.5),
+        json!(u64::MAX),
+        json!(7),
+        json!("SCMP_CMP_MASKED_EQ"),
+        json!("SCMP_ACT_KILL"),
+        json!("SCMP_ARCH_X32"),
+        json!("personality"),
+        json!(""),
+        json!([]),
+        json!({}),
+        json!([{"index": 9}]),
+        json!({"caps": ["CAP_SYS_ADMIN"], "minKernel": "x"}),
+    ];
+    let original = podman_profile();
+    let mut rng = Rng(0xbad_c0de_f00d);
+    for _ in 0..2000 {
+        let mut profile = original.clone();
+        for _ in 0..1 + rng.below(3) {
+            let mut at = rng.below(count(&profile));
+            let with = rng.pick(&junk).clone();
+            replace(&mut profile, &mut at, &with);
+        }
+        for result in [compile(&profile).map(|_| ()), docker(&profile, caps::DEFAULT, (6, 1)).map(|_| ())] {
+            if let Err(e) = result {
+                assert!(!e.is_empty() && !e.contains('\n'), "{e}");
+            }
+        }
+    }
 }
