@@ -1,0 +1,242 @@
+# Shared by the engine tests (sourced by tests/engines/run.sh, never run).
+#
+# A case is a shell function that returns 0 when everything it checks holds,
+# or sets WHY and returns 1 at the first check that does not. `tcase NAME FUNC`
+# runs it and prints `ok NAME` or `FAIL NAME: WHY`, followed on failure by the
+# runtime calls the case made (from the trace wrapper) and the tail of any log
+# the case named in CASE_LOGS.
+#
+# Globals set by run.sh: W (the private work directory), RUNTIME (the runtime
+# under test), RT (what the engines are given: the trace wrapper or RUNTIME),
+# IMAGE_TAR (a tarball of the busybox rootfs), ROOTFS.
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+WHY=
+CASE_LOGS=()
+
+# Every engine command runs under a timeout, so a runtime that hangs makes a
+# case fail instead of the whole run stalling. Generous: the machine is shared.
+CMD_TIMEOUT=${ENGINES_CMD_TIMEOUT:-90}
+
+log() { printf '%s\n' "$*" >&2; }
+
+ok() {
+    PASSED=$((PASSED + 1))
+    printf 'ok %s\n' "$1"
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$1")
+    printf 'FAIL %s: %s\n' "$1" "$2"
+}
+
+# tcase NAME FUNC [ARGS...]
+tcase() {
+    local name=$1 calls_from
+    shift
+    WHY=
+    CASE_LOGS=()
+    calls_from=$(trace_lines)
+    trace_mark "$name"
+    if "$@"; then
+        ok "$name"
+    else
+        fail "$name" "${WHY:-the case returned non-zero without saying why (a harness bug)}"
+        show_case_context "$calls_from"
+    fi
+}
+
+# A check that cannot run on this machine is a failure, never a skip.
+cannot_run() {
+    fail "$1" "cannot run here: $2"
+}
+
+show_case_context() {
+    local from=$1 f
+    if [ -f "$W/runtime-calls.log" ]; then
+        printf '    runtime calls in this case (last 20):\n'
+        tail -n +"$((from + 1))" "$W/runtime-calls.log" | tail -n 20 | sed 's/^/      /'
+    fi
+    for f in "${CASE_LOGS[@]}"; do
+        [ -s "$f" ] || continue
+        printf '    %s (last 10 lines):\n' "$f"
+        tail -n 10 "$f" | sed 's/^/      /'
+    done
+}
+
+trace_lines() {
+    if [ -f "$W/runtime-calls.log" ]; then wc -l <"$W/runtime-calls.log"; else echo 0; fi
+}
+
+trace_mark() {
+    [ -f "$W/runtime-calls.log" ] && printf '# case %s\n' "$1" >>"$W/runtime-calls.log"
+    return 0
+}
+
+# run CMD... : runs CMD under the timeout; sets RC, OUT (stdout), ERR (stderr).
+run() {
+    timeout -k 5 "$CMD_TIMEOUT" "$@" >"$W/out" 2>"$W/err" </dev/null
+    RC=$?
+    OUT=$(cat "$W/out")
+    ERR=$(cat "$W/err")
+    if [ "$RC" = 124 ]; then
+        ERR="timed out after ${CMD_TIMEOUT}s: $*
+$ERR"
+    fi
+    return 0
+}
+
+# The last lines of stderr, on one line, for a WHY.
+err_tail() {
+    printf '%s' "$ERR" | tail -n 3 | tr '\n' ' ' | cut -c1-400
+}
+
+want_rc() {
+    [ "$RC" = "$1" ] && return 0
+    WHY="exit status $RC, want $1 (${2:-}stdout: $(printf '%s' "$OUT" | tail -n 2 | tr '\n' ' ' | cut -c1-200); stderr: $(err_tail))"
+    return 1
+}
+
+# want_out TEXT: stdout, without its trailing newline, is exactly TEXT.
+want_out() {
+    [ "$OUT" = "$1" ] && return 0
+    WHY="stdout is '$(printf '%s' "$OUT" | head -c 300)', want '$1' (exit status $RC; stderr: $(err_tail))"
+    return 1
+}
+
+# want_out_has TEXT: stdout contains TEXT.
+want_out_has() {
+    case $OUT in *"$1"*) return 0 ;; esac
+    WHY="stdout has no '$1': '$(printf '%s' "$OUT" | head -c 300)' (exit status $RC; stderr: $(err_tail))"
+    return 1
+}
+
+# want DESCRIPTION TEST...: TEST (a command) succeeds, else WHY=DESCRIPTION.
+want() {
+    local what=$1
+    shift
+    "$@" && return 0
+    WHY=$what
+    return 1
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+wait_for() {
+    local tries=$(($1 * 10))
+    shift
+    while [ "$tries" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    return 1
+}
+
+# --- what the runtime and the engines leave behind --------------------------
+
+# Mount table of this (private) mount namespace, without the mount ids, which
+# change when an unrelated mount is remade.
+mounts_snapshot() {
+    cut -d' ' -f4- /proc/self/mountinfo | sort
+}
+
+# mounts_since SNAPSHOT_FILE: the mounts present now that were not then.
+mounts_since() {
+    mounts_snapshot | comm -13 "$1" -
+}
+
+# Processes of this pid namespace that are not the harness (PID 1, the shell
+# asking, and its children such as this ps) and not KEEP_PIDS (daemons that
+# the engine section started, with their children). Prints "pid ppid cmd".
+leftover_processes() {
+    local me=$BASHPID
+    ps -e -o pid=,ppid=,args= | awk -v me="$me" -v keep=" ${KEEP_PIDS:-} " '
+        { pid = $1; ppid = $2 }
+        pid == 1 || pid == me || ppid == me { next }
+        index(keep, " " pid " ") || index(keep, " " ppid " ") { next }
+        { print }'
+}
+
+no_leftover_processes() { [ -z "$(leftover_processes)" ]; }
+
+# Container cgroups: directories below the engines' parent cgroups (podman's
+# libpod_parent, docker's docker, containerd's namespace) and the bundle
+# tests' own ids, in every hierarchy. Other users of this machine make other
+# cgroups at the same time; only these names are ours.
+CGROUP_PATTERN='/(libpod_parent|docker|launcher-engines[^/]*)(/|$)'
+our_cgroups() {
+    find /sys/fs/cgroup -mindepth 2 -type d 2>/dev/null | grep -E "$CGROUP_PATTERN" | sort
+}
+
+# Directories that are container cgroups (not the engines' parents: those
+# stay, as they do with every runtime, and run.sh removes them at the end).
+leaked_cgroups() {
+    our_cgroups | grep -Ev '/(libpod_parent|libpod_parent/conmon|docker|launcher-engines[^/]*)$'
+}
+
+# check_clean SECTION MOUNTS_BEFORE: a case that fails if the section left
+# processes, container cgroups or mounts behind.
+check_clean() {
+    local section=$1 before=$2
+    tcase "$section.nothing-left" check_clean_case "$before"
+}
+check_clean_case() {
+    local procs cgroups mounts
+    # Processes that are exiting need a moment to be reaped.
+    wait_for 5 no_leftover_processes || true
+    procs=$(leftover_processes)
+    cgroups=$(leaked_cgroups)
+    mounts=$(mounts_since "$1")
+    [ -z "$procs$cgroups$mounts" ] && return 0
+    WHY="left behind:"
+    [ -n "$procs" ] && WHY+=" processes [$(printf '%s' "$procs" | tr '\n' ';' | cut -c1-600)]"
+    [ -n "$cgroups" ] && WHY+=" cgroups [$(printf '%s' "$cgroups" | tr '\n' ' ' | cut -c1-600)]"
+    [ -n "$mounts" ] && WHY+=" mounts [$(printf '%s' "$mounts" | tr '\n' ';' | cut -c1-600)]"
+    return 1
+}
+
+# runtime_state_entries ROOT: what the runtime keeps in its state directory.
+runtime_state_entries() {
+    [ -d "$1" ] || return 0
+    find "$1" -mindepth 1 -maxdepth 1 2>/dev/null
+}
+
+# The --root the engines passed to the runtime (the last one logged for ID),
+# or the runtime's default state directory.
+runtime_root_for() {
+    local id=$1 line root=
+    if [ -f "$W/runtime-calls.log" ]; then
+        line=$(grep -F -- "$id" "$W/runtime-calls.log" | grep -F -- "--root" | tail -n 1)
+        root=$(printf '%s\n' "$line" | sed -n "s/.*'--root' '\([^']*\)'.*/\1/p")
+        [ -n "$root" ] || root=$(printf '%s\n' "$line" | sed -n "s/.*'--root=\([^']*\)'.*/\1/p")
+    fi
+    printf '%s\n' "${root:-/run/$(basename "$RUNTIME")}"
+}
+
+# --- daemons -------------------------------------------------------------
+
+# start_daemon NAME LOGFILE CMD...: starts CMD in the background in its own
+# session; its pid goes to DAEMON_PID.
+start_daemon() {
+    local name=$1 logfile=$2
+    shift 2
+    setsid "$@" >"$logfile" 2>&1 </dev/null &
+    DAEMON_PID=$!
+    log "started $name (pid $DAEMON_PID), log $logfile"
+}
+
+# stop_daemon PID: TERM, then KILL after 10 s.
+stop_daemon() {
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    if ! wait_for 10 sh -c '! kill -0 "$1" 2>/dev/null' _ "$pid"; then
+        log "pid $pid did not stop after SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
+}
