@@ -46,6 +46,7 @@ tcase() {
     else
         fail "$name" "${WHY:-the case returned non-zero without saying why (a harness bug)}"
         show_case_context "$calls_from"
+        return 1
     fi
 }
 

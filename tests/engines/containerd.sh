@@ -1,0 +1,1 @@
+section_containerd() { cannot_run containerd 'not written yet'; }

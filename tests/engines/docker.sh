@@ -1,0 +1,1 @@
+section_docker() { cannot_run docker 'not written yet'; }
