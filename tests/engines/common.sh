@@ -136,6 +136,19 @@ wait_for() {
     return 1
 }
 
+# --- what the containers run ------------------------------------------------
+
+# The imported images have no configuration of their own but this PATH.
+IMAGE_PATH_ENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+# A command that says it is ready (its traps, if any, are set) by creating
+# /out/ready in a volume, then waits to be stopped.
+READY_THEN_SLEEP='touch /out/ready; while :; do sleep 1; done'
+
+# A shell command printing the network interfaces the container sees, sorted,
+# space-separated.
+NETDEVS='sed -n "3,\$s/:.*//p" /proc/net/dev | tr -d " " | sort | tr "\n" " "'
+
 # --- what the runtime and the engines leave behind --------------------------
 
 # Mount table of this (private) mount namespace, without the mount ids, which

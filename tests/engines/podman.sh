@@ -11,7 +11,6 @@
 PODMAN_DIR=
 PM=()     # podman with its private configuration
 IMG=localhost/launcher-busybox:latest
-IMAGE_PATH_ENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 # podman_config DIR GRAPHROOT RUNROOT: writes DIR/containers.conf and
 # DIR/storage.conf.
@@ -103,9 +102,6 @@ podman_tty() {
     want_out_has stdin-is-a-tty
 }
 
-# The network interfaces the container sees, one per line, sorted.
-NETDEVS='sed -n "3,\$s/:.*//p" /proc/net/dev | tr -d " " | sort | tr "\n" " "'
-
 podman_network_none() {
     run "${PM[@]}" run --rm --network none "$IMG" /bin/sh -c "$NETDEVS"
     want_rc 0 || return 1
@@ -157,8 +153,6 @@ podman_detached() {
     want_rc 0 || return 1
     want "$name never became ready (no /out/ready within 20 s)" wait_for 20 test -e "$vol/ready"
 }
-
-READY_THEN_SLEEP='touch /out/ready; while :; do sleep 1; done'
 
 podman_exec() {
     podman_detached le-exec "$IMG" /bin/sh -c "$READY_THEN_SLEEP" || return 1
