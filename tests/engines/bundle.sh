@@ -8,7 +8,7 @@
 
 BUNDLE_DIR=
 BUNDLE_ROOT=
-BUNDLE_CGROUP_PARENT=launcher-engines-bundle
+BUNDLE_CGROUP_PARENT=
 
 BND=() # the runtime with its --root
 
@@ -102,7 +102,8 @@ bundle_start_runs() {
     run "${BND[@]}" start "$id"
     want_rc 0 || return 1
     want "the command did not run within 10 s of start (no /ran-$id)" wait_for 10 test -e "$BUNDLE_DIR/rootfs/ran-$id" || return 1
-    want_status "$id" running "while the command runs"
+    want_status "$id" running "while the command runs" || return 1
+    want_cgroup_of "$id"
 }
 
 bundle_stopped_after_exit() {
@@ -270,6 +271,7 @@ section_bundle() {
     BUNDLE_DIR=$W/bundle
     BUNDLE_ROOT=$W/bundle/state
     BND=("$RT" --root "$BUNDLE_ROOT")
+    BUNDLE_CGROUP_PARENT=$CG_PREFIX-bundle
     mkdir -p "$BUNDLE_DIR" "$BUNDLE_ROOT"
     mounts_snapshot >"$mounts_before"
     cp -a "$ROOTFS" "$BUNDLE_DIR/rootfs"

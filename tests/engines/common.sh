@@ -176,19 +176,29 @@ leftover_processes() {
 
 no_leftover_processes() { [ -z "$(leftover_processes)" ]; }
 
-# Container cgroups: directories below the engines' parent cgroups (podman's
-# libpod_parent, docker's docker, containerd's namespace) and the bundle
-# tests' own ids, in every hierarchy. Other users of this machine make other
-# cgroups at the same time; only these names are ours.
-CGROUP_PATTERN='/(libpod_parent|docker|launcher-engines[^/]*)(/|$)'
+# Every engine is told to put its containers' cgroups below a parent of this
+# run's own (CG_PREFIX-podman, -docker, -ctr, -bundle), so that other users of
+# this machine (another run of these tests, an engine of their own) cannot be
+# mistaken for what this run left, nor this run's for theirs.
+CG_PREFIX=launcher-engines-$RUN_TOKEN
 our_cgroups() {
-    find /sys/fs/cgroup -mindepth 2 -type d 2>/dev/null | grep -E "$CGROUP_PATTERN" | sort
+    find /sys/fs/cgroup -mindepth 2 -type d 2>/dev/null | grep -E "/$CG_PREFIX-[^/]*(/|\$)" | sort
 }
 
-# Directories that are container cgroups (not the engines' parents: those
-# stay, as they do with every runtime, and run.sh removes them at the end).
+# want_cgroup_of ID: a running container has its cgroup where the engine
+# asked (config.json's cgroupsPath, below this run's parent). Also proves
+# that the leftovers checks look in the right place.
+want_cgroup_of() {
+    our_cgroups | grep -qF "$1" && return 0
+    WHY="no cgroup of the running container $1 below /$CG_PREFIX-*: the runtime did not honour cgroupsPath"
+    return 1
+}
+
+# The cgroups of containers (not the parents, which stay, as they do with
+# every runtime, until run.sh removes them at the end; podman keeps conmon in
+# PARENT/conmon).
 leaked_cgroups() {
-    our_cgroups | grep -Ev '/(libpod_parent|libpod_parent/conmon|docker|launcher-engines[^/]*)$'
+    our_cgroups | grep -Ev "/$CG_PREFIX-[^/]*(/conmon)?\$"
 }
 
 # check_clean SECTION MOUNTS_BEFORE: a case that fails if the section left

@@ -2,8 +2,8 @@
 # shim with --runc-binary.
 #
 # containerd runs here with its own root, state, socket and a config that
-# loads no CRI plugin; its containers live in the ctr namespace
-# launcher-engines (so their cgroups are /launcher-engines/ID). The image is
+# loads no CRI plugin; its containers live in the ctr namespace CG_PREFIX-ctr
+# (which is also the parent of their cgroups). The image is
 # the podman image, saved as an OCI archive and imported.
 
 CTRD_DIR=
@@ -29,7 +29,7 @@ EOF
         --root "$CTRD_DIR/root" --state "$CTRD_DIR/state" --address "$CTRD_DIR/containerd.sock"
     CTRD_PID=$DAEMON_PID
     KEEP_PIDS=$CTRD_PID
-    CTR=(ctr --address "$CTRD_DIR/containerd.sock" --namespace launcher-engines)
+    CTR=(ctr --address "$CTRD_DIR/containerd.sock" --namespace "$CG_PREFIX-ctr")
     want "containerd did not answer on its socket within 30 s" \
         wait_for 30 "${CTR[@]}" version >/dev/null 2>&1
 }
@@ -121,6 +121,7 @@ ctr_task_stopped() { [ "$(ctr_task_status "$1")" = STOPPED ]; }
 ctr_exec() {
     local id=le-c-exec
     ctr_detached "$id" /bin/sh -c "trap 'exit 7' TERM; $READY_THEN_SLEEP" || return 1
+    want_cgroup_of "$id" || return 1
     run "${CTR[@]}" task exec --exec-id le-x1 "$id" /bin/sh -c 'echo "in $(pwd)"; exit 4'
     want_rc 4 || return 1
     want_out "in /" || return 1

@@ -18,7 +18,7 @@ docker_start() {
         --data-root "$DOCKERD_DIR/root" --exec-root "$DOCKERD_DIR/exec" \
         -H "unix://$DOCKERD_DIR/docker.sock" --pidfile "$DOCKERD_DIR/dockerd.pid" \
         --storage-driver vfs --iptables=false --ip6tables=false --bridge=none \
-        --add-runtime "launcher=$RT"
+        --cgroup-parent "/$CG_PREFIX-docker" --add-runtime "launcher=$RT"
     DOCKERD_PID=$DAEMON_PID
     KEEP_PIDS=$DOCKERD_PID
     # Debian's client (the same release as its daemon) when there is one.
@@ -79,6 +79,7 @@ docker_exit_code() {
 
 docker_exec() {
     docker_detached le-d-exec "$DK_IMG" /bin/sh -c "trap 'exit 7' TERM; $READY_THEN_SLEEP" || return 1
+    want_cgroup_of "$("${DK[@]}" inspect --format '{{.Id}}' le-d-exec)" || return 1
     run "${DK[@]}" exec le-d-exec /bin/sh -c 'echo "in $(pwd)"; exit 4'
     want_rc 4 || return 1
     want_out "in /" || return 1

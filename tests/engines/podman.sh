@@ -10,6 +10,7 @@
 
 PODMAN_DIR=
 PM=()     # podman with its private configuration
+PMR=()    # podman run, with this run's cgroup parent
 IMG=localhost/launcher-busybox:latest
 
 # podman_config DIR GRAPHROOT RUNROOT: writes DIR/containers.conf and
@@ -48,6 +49,7 @@ podman_ready() {
     PM=(env CONTAINERS_CONF="$PODMAN_DIR/containers.conf" CONTAINERS_STORAGE_CONF="$PODMAN_DIR/storage.conf"
         podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/runroot"
         --cgroup-manager cgroupfs --events-backend file --runtime "$RT")
+    PMR=("${PM[@]}" run --cgroup-parent "/$CG_PREFIX-podman")
     run "${PM[@]}" import --change "ENV $IMAGE_PATH_ENV" --change 'CMD ["/bin/sh"]' "$IMAGE_TAR" "$IMG"
     if [ "$RC" = 0 ]; then PODMAN_READY=0; else PODMAN_READY=1; fi
     return "$PODMAN_READY"
@@ -70,12 +72,12 @@ podman_volume() {
 podman_rc() {
     local want=$1
     shift
-    run "${PM[@]}" run --rm "$@"
+    run "${PMR[@]}" --rm "$@"
     want_rc "$want"
 }
 
 podman_env_workdir_user_hostname() {
-    run "${PM[@]}" run --rm -e FOO=bar -w /tmp --user 1000:1000 --hostname le-host "$IMG" \
+    run "${PMR[@]}" --rm -e FOO=bar -w /tmp --user 1000:1000 --hostname le-host "$IMG" \
         /bin/sh -c 'echo "$FOO $(pwd) $(id -u):$(id -g) $(hostname)"'
     want_rc 0 || return 1
     want_out "bar /tmp 1000:1000 le-host"
@@ -85,25 +87,27 @@ podman_volume_rw() {
     local vol
     vol=$(podman_volume rw)
     echo from-host >"$vol/in"
-    run "${PM[@]}" run --rm -v "$vol:/mnt" "$IMG" /bin/sh -c 'cat /mnt/in; echo from-container >/mnt/out'
+    run "${PMR[@]}" --rm -v "$vol:/mnt" "$IMG" /bin/sh -c 'cat /mnt/in; echo from-container >/mnt/out'
     want_rc 0 || return 1
     want_out from-host || return 1
     want "the container's write to the volume is not on the host (no $vol/out)" \
         grep -qx from-container "$vol/out"
 }
 
-# -it: a terminal (the console socket), under script(1) so podman has one.
+# -it: a terminal (the console socket). podman needs one of its own: a pty
+# from python's pty.spawn. (script(1) would do, but with stdin at EOF, as
+# under make or CI, it sends the EOF on to podman, which then sometimes ends
+# the attach before any output arrives.)
 podman_tty() {
-    local cmd
-    cmd=$(printf '%q ' "${PM[@]}" run --rm -it "$IMG" /bin/sh -c 'tty; test -t 0 && echo stdin-is-a-tty')
-    run script -qec "$cmd" /dev/null
+    run python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' \
+        "${PMR[@]}" --rm -it "$IMG" /bin/sh -c 'tty; test -t 0 && echo stdin-is-a-tty'
     want_rc 0 || return 1
     want_out_has /dev/pts/ || return 1
     want_out_has stdin-is-a-tty
 }
 
 podman_network_none() {
-    run "${PM[@]}" run --rm --network none "$IMG" /bin/sh -c "$NETDEVS"
+    run "${PMR[@]}" --rm --network none "$IMG" /bin/sh -c "$NETDEVS"
     want_rc 0 || return 1
     want_out "lo "
 }
@@ -111,7 +115,7 @@ podman_network_none() {
 # podman makes the network namespace (a bridge and eth0 inside) and hands it
 # to the runtime by path. No traffic is sent: only the interface is checked.
 podman_network_default() {
-    run "${PM[@]}" run --rm "$IMG" /bin/sh -c "$NETDEVS"
+    run "${PMR[@]}" --rm "$IMG" /bin/sh -c "$NETDEVS"
     want_rc 0 || return 1
     want_out_has "eth0" || return 1
     want_out_has "lo"
@@ -123,7 +127,7 @@ podman_network_default() {
 podman_pids_limit() {
     local vol n
     vol=$(podman_volume pids)
-    run "${PM[@]}" run --rm --pids-limit 10 -v "$vol:/out" "$IMG" /bin/sh -c '
+    run "${PMR[@]}" --rm --pids-limit 10 -v "$vol:/out" "$IMG" /bin/sh -c '
         n=0; last=
         while [ "$n" -lt 40 ]; do
             sleep 30 &
@@ -139,7 +143,7 @@ podman_pids_limit() {
 
 # Doubling a shell string until the memory limit kills it: OOM is 137.
 podman_memory_oom() {
-    run "${PM[@]}" run --rm --memory 32m "$IMG" /bin/sh -c 'a=x; while :; do a=$a$a; done'
+    run "${PMR[@]}" --rm --memory 32m "$IMG" /bin/sh -c 'a=x; while :; do a=$a$a; done'
     want_rc 137 "after OOM; "
 }
 
@@ -149,13 +153,14 @@ podman_detached() {
     local name=$1 vol
     shift
     vol=$(podman_volume "$name")
-    run "${PM[@]}" run -d --name "$name" -v "$vol:/out" "$@"
+    run "${PMR[@]}" -d --name "$name" -v "$vol:/out" "$@"
     want_rc 0 || return 1
     want "$name never became ready (no /out/ready within 20 s)" wait_for 20 test -e "$vol/ready"
 }
 
 podman_exec() {
     podman_detached le-exec "$IMG" /bin/sh -c "$READY_THEN_SLEEP" || return 1
+    want_cgroup_of "$("${PM[@]}" inspect --format '{{.Id}}' le-exec)" || return 1
     run "${PM[@]}" exec le-exec /bin/sh -c 'echo in-$(hostname); exit 5'
     want_rc 5 || return 1
     want_out_has in-
@@ -180,7 +185,7 @@ podman_rm_force() {
 podman_run_killed() {
     local vol pid
     vol=$(podman_volume le-runkill)
-    timeout -k 5 "$CMD_TIMEOUT" "${PM[@]}" run --rm --name le-runkill -v "$vol:/out" "$IMG" \
+    timeout -k 5 "$CMD_TIMEOUT" "${PMR[@]}" --rm --name le-runkill -v "$vol:/out" "$IMG" \
         /bin/sh -c "$READY_THEN_SLEEP" >"$W/out" 2>"$W/err" </dev/null &
     pid=$!
     if ! wait_for 20 test -e "$vol/ready"; then
@@ -248,7 +253,7 @@ podman_rm_leaves_nothing() {
     local before=$PODMAN_DIR/mounts-before-rm id root left
     mounts_snapshot >"$before"
     rm -f "$PODMAN_DIR/cid"
-    run "${PM[@]}" run --rm --cidfile "$PODMAN_DIR/cid" "$IMG" true
+    run "${PMR[@]}" --rm --cidfile "$PODMAN_DIR/cid" "$IMG" true
     want_rc 0 || return 1
     id=$(cat "$PODMAN_DIR/cid")
     [ -n "$id" ] || { WHY="podman wrote no container id to --cidfile"; return 1; }

@@ -13,9 +13,10 @@
 # Everything runs as root in private namespaces (mount, network, pid): the
 # engines' state lives in a fresh work directory and a private /run, the
 # daemons are started here and stopped at the end, and when the run ends every
-# process it started ends with its pid namespace. Cgroups are the host's: the
-# containers' cgroups are checked to be gone, and the engines' parent cgroups
-# that this run made are removed at the end.
+# process it started ends with its pid namespace. Cgroups are the host's: each
+# engine puts its containers below a parent cgroup named after this run; the
+# containers' cgroups are checked to be gone, and the parents are removed at
+# the end.
 #
 # Environment:
 #   ENGINES_TRACE=0      give the engines RUNTIME itself, not the wrapper that
@@ -65,22 +66,21 @@ if [ "${ENGINES_INNER:-}" != 1 ]; then
     W=$(mktemp -d /tmp/launcher-engines.XXXXXX) || die "cannot make a work directory in /tmp"
     # The rootless user needs to reach the image tarball and the trace wrapper.
     chmod 755 "$W"
-    cgroups_before=$W/cgroups-before
+    RUN_TOKEN=${W##*.}
     source "$here/common.sh"
-    our_cgroups >"$cgroups_before"
 
     start=$(date +%s)
-    ENGINES_INNER=1 W=$W RUNTIME=$RUNTIME TOP=$top \
+    ENGINES_INNER=1 W=$W RUN_TOKEN=$RUN_TOKEN RUNTIME=$RUNTIME TOP=$top \
         unshare --mount --net --pid --fork --mount-proc --propagation private -- \
         "$0" "${sections[@]}"
     rc=$?
 
     # The pid namespace is gone, so every container process is: cgroups that a
-    # case left behind (it was reported) can go now, and so can the parents the
-    # engines made (libpod_parent, docker, ...), deepest first.
-    our_cgroups | comm -13 "$cgroups_before" - | awk '{ print length($0) "\t" $0 }' |
-        sort -rn | cut -f2- | while read -r dir; do rmdir "$dir" 2>/dev/null; done
-    left=$(our_cgroups | comm -13 "$cgroups_before" -)
+    # case left behind (it was reported) can go now, and so can this run's
+    # parents, deepest first.
+    our_cgroups | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2- |
+        while read -r dir; do rmdir "$dir" 2>/dev/null; done
+    left=$(our_cgroups)
     [ -z "$left" ] || echo "$prog: could not remove these cgroups: $left" >&2
 
     echo "engines: took $(($(date +%s) - start)) s"
