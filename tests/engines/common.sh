@@ -240,6 +240,18 @@ runtime_root_for() {
     printf '%s\n' "${root:-/run/$(basename "$RUNTIME")}"
 }
 
+# no_files_named ID DIR...: nothing in DIRs (the runtime's state directory
+# wherever the engine put it: this run's private /run, the engine's own
+# directories) is still named after the container ID.
+no_files_named() {
+    local id=$1 left
+    shift
+    left=$(find "$@" -name "*$id*" 2>/dev/null | head -n 5)
+    [ -z "$left" ] && return 0
+    WHY="files left named after the container: $(echo $left)"
+    return 1
+}
+
 # --- daemons -------------------------------------------------------------
 
 # start_daemon NAME LOGFILE CMD...: starts CMD in the background in its own

@@ -142,6 +142,7 @@ docker_rm_leaves_nothing() {
     root=$(runtime_root_for "$id")
     left=$(runtime_state_entries "$root" | grep -F "$id")
     want "the runtime's state directory still has $left" [ -z "$left" ] || return 1
+    no_files_named "$id" /run "$DOCKERD_DIR/exec" || return 1
     left=$(our_cgroups | grep -F "$id")
     want "cgroups left: $(echo $left)" [ -z "$left" ] || return 1
     left=$(mounts_since "$before")

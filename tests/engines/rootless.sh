@@ -88,6 +88,19 @@ rootless_exec() {
     want_rc 0
 }
 
+# --rm leaves nothing named after the container in the user's runtime
+# directory (where podman, conmon and the runtime keep their state) or
+# podman's storage.
+rootless_rm_leaves_nothing() {
+    local id
+    rm -f "$RL_DIR/cid"
+    run "${RLPM[@]}" run --rm --network none --cidfile "$RL_DIR/cid" "$IMG" true
+    want_rc 0 || return 1
+    id=$(cat "$RL_DIR/cid" 2>/dev/null)
+    [ -n "$id" ] || { WHY="podman wrote no container id to --cidfile"; return 1; }
+    no_files_named "$id" "$RL_DIR/run" "$RL_DIR/rr" "$RL_DIR/storage"
+}
+
 # Rootless podman keeps a pause process (the holder of its user namespace)
 # after the containers are gone; it is podman's, not the runtime's.
 rootless_cleanup() {
@@ -112,6 +125,7 @@ section_rootless() {
     tcase rootless.root-is-the-user-and-range-mapped rootless_ids
     tcase rootless.user-1000 rootless_user_1000
     tcase rootless.exec rootless_exec
+    tcase rootless.rm-leaves-nothing rootless_rm_leaves_nothing
     rootless_cleanup
     check_clean rootless "$mounts_before"
 }
