@@ -67,7 +67,7 @@ gone() {
     left=$(runtime_state_entries "$BUNDLE_ROOT" | grep -F "$id")
     [ -z "$left" ] || { WHY="the state directory still has $left after delete"; return 1; }
     left=$(our_cgroups | grep -F "/$id")
-    [ -z "$left" ] || { WHY="cgroups left after delete: $(echo $left)"; return 1; }
+    [ -z "$left" ] || { WHY="cgroups left after delete: $(oneline "$left")"; return 1; }
     return 0
 }
 
@@ -121,9 +121,11 @@ bundle_second_create_fails() {
 
 bundle_kill_stopped_fails() {
     local id=le-b-life
+    want_status "$id" stopped "before the kill" || return 1
     run "${BND[@]}" kill "$id" KILL
     [ "$RC" != 0 ] || { WHY="kill of a stopped container succeeded (the spec: it must fail)"; return 1; }
     [ -n "$ERR" ] || { WHY="kill of a stopped container failed with no message"; return 1; }
+    want_status "$id" stopped "after a kill that failed"
 }
 
 bundle_delete_stopped() {
@@ -140,6 +142,33 @@ bundle_unknown_id() {
         [ "$RC" != 0 ] || { WHY="$verb of an unknown id exited 0"; return 1; }
         [ -n "$ERR" ] || { WHY="$verb of an unknown id failed without a message"; return 1; }
     done
+}
+
+# The engines recognise an unknown container by the words "does not exist" in
+# the runtime's error: the containerd shim after kill and delete (it then
+# treats the container as gone), podman after state.
+bundle_unknown_id_does_not_exist() {
+    local verb
+    for verb in state delete kill; do
+        run "${BND[@]}" "$verb" le-b-no-such-container
+        [ "$RC" != 0 ] || { WHY="$verb of an unknown id exited 0"; return 1; }
+        want_err_has "does not exist" || { WHY="$verb of an unknown id: $WHY"; return 1; }
+    done
+}
+
+# --log FILE --log-format json, as the containerd shim passes them before
+# every verb: FILE gets one JSON object per line with level and msg, and the
+# shim reports the msg of the last "error" one.
+bundle_log_json() {
+    local log=$BUNDLE_DIR/log.json
+    rm -f "$log"
+    run "$RT" --root "$BUNDLE_ROOT" --log "$log" --log-format json state le-b-no-such-container
+    [ "$RC" != 0 ] || { WHY="state of an unknown id exited 0"; return 1; }
+    want "the --log file is not JSON lines with an error: $(head -c 300 "$log" 2>/dev/null)" python3 -c '
+import json, sys
+entries = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+errors = [e for e in entries if e["level"] == "error"]
+assert errors and errors[-1]["msg"], entries' "$log" 2>/dev/null
 }
 
 bundle_kill_created() {
@@ -294,6 +323,8 @@ section_bundle() {
     tcase bundle.kill-stopped-fails bundle_kill_stopped_fails
     tcase bundle.delete-stopped bundle_delete_stopped
     tcase bundle.unknown-id-fails bundle_unknown_id
+    tcase bundle.unknown-id-says-does-not-exist bundle_unknown_id_does_not_exist
+    tcase bundle.log-format-json bundle_log_json
     tcase bundle.kill-created bundle_kill_created
     tcase bundle.delete-created bundle_delete_created
     tcase bundle.kill-running bundle_kill_running

@@ -90,6 +90,11 @@ $ERR"
     return 0
 }
 
+# oneline TEXT: TEXT on one line (for a WHY), at most 600 characters.
+oneline() {
+    printf '%s' "$1" | tr '\n' ' ' | cut -c1-600
+}
+
 # The last lines of stderr, on one line, for a WHY.
 err_tail() {
     printf '%s' "$ERR" | tail -n 3 | tr '\n' ' ' | cut -c1-400
@@ -112,6 +117,13 @@ want_out() {
 want_out_has() {
     case $OUT in *"$1"*) return 0 ;; esac
     WHY="stdout has no '$1': '$(printf '%s' "$OUT" | head -c 300)' (exit status $RC; stderr: $(err_tail))"
+    return 1
+}
+
+# want_err_has TEXT: stderr contains TEXT.
+want_err_has() {
+    case $ERR in *"$1"*) return 0 ;; esac
+    WHY="stderr does not say '$1': $(err_tail)"
     return 1
 }
 
@@ -248,7 +260,7 @@ no_files_named() {
     shift
     left=$(find "$@" -name "*$id*" 2>/dev/null | head -n 5)
     [ -z "$left" ] && return 0
-    WHY="files left named after the container: $(echo $left)"
+    WHY="files left named after the container: $(oneline "$left")"
     return 1
 }
 

@@ -90,7 +90,7 @@ ctr_gone() {
     want "the runtime's state directory still has $left" [ -z "$left" ] || return 1
     no_files_named "$id" /run "$CTRD_DIR/state" || return 1
     left=$(our_cgroups | grep -F "/$id")
-    want "cgroups left: $(echo $left)" [ -z "$left" ]
+    want "cgroups left: $(oneline "$left")" [ -z "$left" ]
 }
 
 # ctr_detached ID ARGS...: a task running in the background (ctr run -d),
@@ -175,10 +175,10 @@ ctr_rm_leaves_nothing() {
     want_rc 0 || return 1
     ctr_gone le-c-rm || return 1
     left=$(mounts_since "$before")
-    want "mounts left: $(echo $left)" [ -z "$left" ] || return 1
+    want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
     wait_for 5 no_leftover_processes
     left=$(leftover_processes)
-    want "processes left: $(echo $left)" [ -z "$left" ]
+    want "processes left: $(oneline "$left")" [ -z "$left" ]
 }
 
 section_containerd() {

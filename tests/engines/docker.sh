@@ -49,6 +49,13 @@ docker_rc() {
     want_rc "$want"
 }
 
+# 127, and the error names the command: dockerd turns any start error that
+# says "no such file or directory" into 127.
+docker_missing_command() {
+    docker_rc 127 "$DK_IMG" /no/such/command || return 1
+    want_err_has /no/such/command
+}
+
 docker_env_workdir_user() {
     run "${DK_RUN[@]}" --rm -e FOO=bar -w /tmp --user 1000:1000 --hostname le-host "$DK_IMG" \
         /bin/sh -c 'echo "$FOO $(pwd) $(id -u):$(id -g) $(hostname)"'
@@ -144,12 +151,12 @@ docker_rm_leaves_nothing() {
     want "the runtime's state directory still has $left" [ -z "$left" ] || return 1
     no_files_named "$id" /run "$DOCKERD_DIR/exec" || return 1
     left=$(our_cgroups | grep -F "$id")
-    want "cgroups left: $(echo $left)" [ -z "$left" ] || return 1
+    want "cgroups left: $(oneline "$left")" [ -z "$left" ] || return 1
     left=$(mounts_since "$before")
-    want "mounts left: $(echo $left)" [ -z "$left" ] || return 1
+    want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
     wait_for 5 no_leftover_processes
     left=$(leftover_processes)
-    want "processes left: $(echo $left)" [ -z "$left" ]
+    want "processes left: $(oneline "$left")" [ -z "$left" ]
 }
 
 section_docker() {
@@ -163,7 +170,7 @@ section_docker() {
     tcase docker.import-image docker_import || return
     tcase docker.exit-0 docker_rc 0 "$DK_IMG" true
     tcase docker.exit-3 docker_rc 3 "$DK_IMG" /bin/sh -c 'exit 3'
-    tcase docker.exit-127-missing-command docker_rc 127 "$DK_IMG" /no/such/command
+    tcase docker.exit-127-missing-command docker_missing_command
     tcase docker.env-workdir-user-hostname docker_env_workdir_user
     tcase docker.network-none docker_network_none
     tcase docker.exec docker_exec
@@ -173,7 +180,7 @@ section_docker() {
     tcase docker.rm-force-running docker_rm_force
     tcase docker.rm-leaves-nothing docker_rm_leaves_nothing
 
-    "${DK[@]}" rm -f $("${DK[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1
+    "${DK[@]}" ps -aq 2>/dev/null | xargs -r "${DK[@]}" rm -f >/dev/null 2>&1
     docker_stop
     check_clean docker "$mounts_before"
 }

@@ -68,6 +68,14 @@ podman_volume() {
     echo "$PODMAN_DIR/vol-$1"
 }
 
+# 127, and the error names the command (podman turns the runtime's "no such
+# file or directory" or "executable file not found" into 127, and any error
+# into 126, so the status alone does not show which error it was).
+podman_missing_command() {
+    podman_rc 127 "$IMG" /no/such/command || return 1
+    want_err_has /no/such/command
+}
+
 # podman_rc WANT ARGS...: `podman run --rm ARGS` exits with WANT.
 podman_rc() {
     local want=$1
@@ -173,6 +181,8 @@ podman_exec_env_user_cwd() {
 }
 
 podman_rm_force() {
+    want "le-exec is not running (podman.exec made it), so rm -f would prove nothing" \
+        [ "$("${PM[@]}" inspect --format '{{.State.Running}}' le-exec 2>/dev/null)" = true ] || return 1
     run "${PM[@]}" rm -f le-exec
     want_rc 0 || return 1
     run "${PM[@]}" ps -a --format '{{.Names}}'
@@ -264,12 +274,12 @@ podman_rm_leaves_nothing() {
     want "the runtime's state directory still has $left" [ -z "$left" ] || return 1
     no_files_named "$id" /run "$PODMAN_DIR" || return 1
     left=$(our_cgroups | grep -F "$id")
-    want "cgroups left: $(echo $left)" [ -z "$left" ] || return 1
+    want "cgroups left: $(oneline "$left")" [ -z "$left" ] || return 1
     left=$(mounts_since "$before")
-    want "mounts left: $(echo $left)" [ -z "$left" ] || return 1
+    want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
     wait_for 5 no_leftover_processes
     left=$(leftover_processes)
-    want "processes left: $(echo $left)" [ -z "$left" ]
+    want "processes left: $(oneline "$left")" [ -z "$left" ]
 }
 
 section_podman() {
@@ -281,7 +291,7 @@ section_podman() {
     tcase podman.exit-0 podman_rc 0 "$IMG" true
     mounts_snapshot >"$mounts_before"
     tcase podman.exit-3 podman_rc 3 "$IMG" /bin/sh -c 'exit 3'
-    tcase podman.exit-127-missing-command podman_rc 127 "$IMG" /no/such/command
+    tcase podman.exit-127-missing-command podman_missing_command
     tcase podman.exit-137-killed podman_run_killed
     tcase podman.env-workdir-user-hostname podman_env_workdir_user_hostname
     tcase podman.volume podman_volume_rw

@@ -59,6 +59,11 @@ rootless_rc() {
     want_rc "$want"
 }
 
+rootless_missing_command() {
+    rootless_rc 127 "$IMG" /no/such/command || return 1
+    want_err_has /no/such/command
+}
+
 # Root inside is the user outside; ids 1.. come from the user's (first) range.
 rootless_ids() {
     local start count
@@ -121,7 +126,7 @@ section_rootless() {
     tcase rootless.import-image rootless_setup || return
     tcase rootless.exit-0 rootless_rc 0 "$IMG" true
     tcase rootless.exit-3 rootless_rc 3 "$IMG" /bin/sh -c 'exit 3'
-    tcase rootless.exit-127-missing-command rootless_rc 127 "$IMG" /no/such/command
+    tcase rootless.exit-127-missing-command rootless_missing_command
     tcase rootless.root-is-the-user-and-range-mapped rootless_ids
     tcase rootless.user-1000 rootless_user_1000
     tcase rootless.exec rootless_exec
