@@ -18,7 +18,7 @@ CASE_LOGS=()
 
 # Every engine command runs under a timeout, so a runtime that hangs makes a
 # case fail instead of the whole run stalling. Generous: the machine is shared.
-CMD_TIMEOUT=${ENGINES_CMD_TIMEOUT:-90}
+CMD_TIMEOUT=${ENGINES_CMD_TIMEOUT:-60}
 
 log() { printf '%s\n' "$*" >&2; }
 

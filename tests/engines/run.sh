@@ -22,7 +22,9 @@
 #   ENGINES_TRACE=0      give the engines RUNTIME itself, not the wrapper that
 #                        logs each call to WORK/runtime-calls.log
 #   ENGINES_KEEP=1       keep the work directory (kept anyway when a case fails)
-#   ENGINES_CMD_TIMEOUT  seconds before an engine command counts as hung (90)
+#   ENGINES_CMD_TIMEOUT  seconds before an engine command counts as hung (60)
+#   ENGINES_TIMEOUT      seconds for the whole run (900): a runtime that hangs
+#                        fails the run rather than stalling `make test`
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -70,10 +72,21 @@ if [ "${ENGINES_INNER:-}" != 1 ]; then
     source "$here/common.sh"
 
     start=$(date +%s)
+    total=${ENGINES_TIMEOUT:-900}
+    # --kill-child: when timeout stops unshare, PID 1 inside gets SIGTERM (it
+    # then stops the daemons), and with it goes the whole pid namespace.
     ENGINES_INNER=1 W=$W RUN_TOKEN=$RUN_TOKEN RUNTIME=$RUNTIME TOP=$top \
-        unshare --mount --net --pid --fork --mount-proc --propagation private -- \
+        timeout -k 30 "$total" \
+        unshare --mount --net --pid --fork --mount-proc --propagation private --kill-child=SIGTERM -- \
         "$0" "${sections[@]}"
     rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        last=$(grep '^# case ' "$W/runtime-calls.log" 2>/dev/null | tail -n 1 | cut -c8-)
+        echo "FAIL engines.total-time: the run did not end within ${total}s (ENGINES_TIMEOUT); the last case started was ${last:-unknown}"
+        rc=1
+    fi
+    # Container processes of the namespace may still be being torn down.
+    sleep 0.5
 
     # The pid namespace is gone, so every container process is: cgroups that a
     # case left behind (it was reported) can go now, and so can this run's
