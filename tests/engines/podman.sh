@@ -183,7 +183,7 @@ podman_exec_env_user_cwd() {
 podman_rm_force() {
     want "le-exec is not running (podman.exec made it), so rm -f would prove nothing" \
         [ "$("${PM[@]}" inspect --format '{{.State.Running}}' le-exec 2>/dev/null)" = true ] || return 1
-    run "${PM[@]}" rm -f le-exec
+    run "${PM[@]}" rm -f -t 2 le-exec
     want_rc 0 || return 1
     run "${PM[@]}" ps -a --format '{{.Names}}'
     want "le-exec is still listed after rm -f: $OUT" [ -z "$(printf '%s\n' "$OUT" | grep -x le-exec)" ]
