@@ -59,6 +59,9 @@ pub struct Limits {
     /// docker's memory + swap total. None with a memory limit means no swap.
     pub memory_swap: Option<Swap>,
     pub cpus: Option<Cpus>,
+    /// A relative CPU weight: v1 cpu.shares (2..262144, 1024 the default),
+    /// v2 cpu.weight converted from it (an OCI config's cpu.shares).
+    pub cpu_shares: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +84,11 @@ impl Controller {
 
 impl Limits {
     pub fn is_empty(&self) -> bool {
-        self.pids.is_none() && self.memory.is_none() && self.memory_swap.is_none() && self.cpus.is_none()
+        self.pids.is_none()
+            && self.memory.is_none()
+            && self.memory_swap.is_none()
+            && self.cpus.is_none()
+            && self.cpu_shares.is_none()
     }
 
     /// docker's rules for --memory-swap.
@@ -116,7 +123,7 @@ impl Limits {
         if self.memory.is_some() || self.memory_swap.is_some() {
             c.push(Controller::Memory);
         }
-        if self.cpus.is_some() {
+        if self.cpus.is_some() || self.cpu_shares.is_some() {
             c.push(Controller::Cpu);
         }
         c
@@ -649,6 +656,38 @@ impl Cgroup {
             .collect()
     }
 
+    /// Moves `pid` into the container's cgroups (OCI create, where init must
+    /// be inside before the engine looks).
+    pub fn attach(&self, pid: libc::pid_t) -> Result<(), String> {
+        for leaf in &self.leaves {
+            let path = leaf.path.join("cgroup.procs");
+            fs::write(&path, pid.to_string())
+                .map_err(|e| format!("write {pid} to {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Hands the cgroup to whoever outlives us (OCI create): the leaf
+    /// directories and the parents made for them, deepest first, for
+    /// `remove_dirs` to remove later.
+    pub fn keep(mut self) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        self.done = true;
+        let leaves = self.leaves.iter().map(|l| l.path.clone()).collect();
+        (leaves, std::mem::take(&mut self.made))
+    }
+
+    /// What `keep` handed over, removed: what is left in the leaves killed.
+    pub fn remove_dirs(leaves: &[PathBuf], parents: &[PathBuf]) -> Result<(), String> {
+        for leaf in leaves {
+            let v2 = leaf.join("cgroup.kill").exists() || leaf.join("cgroup.type").exists();
+            destroy(leaf, v2)?;
+        }
+        for dir in parents {
+            let _ = fs::remove_dir(dir);
+        }
+        Ok(())
+    }
+
     /// The ops that show a container in its own cgroup namespace its cgroups
     /// at /sys/fs/cgroup (see `mounts::cgroup_view`).
     pub fn view_ops(&self) -> Vec<crate::mounts::Op> {
@@ -657,7 +696,6 @@ impl Cgroup {
     }
 
     /// The leaf directories (v1: one per hierarchy; v2: one).
-    #[cfg(test)]
     pub fn paths(&self) -> Vec<&Path> {
         self.leaves.iter().map(|l| l.path.as_path()).collect()
     }

@@ -100,13 +100,23 @@ pub fn restore_affinity(pid: libc::pid_t, mask: &libc::cpu_set_t) -> std::io::Re
 /// shares it, CLONE_VM) while the launcher goes on: it writes nothing but its
 /// own stack, and so makes raw syscalls (libc's wrappers would set the
 /// launcher's errno on failure).
-pub fn exec_init(channel: RawFd, go: RawFd, mut init: RawFd, cmd: &InitCommand) -> ! {
+/// `die_with_launcher`: `launcher run`'s init dies with the launcher; an OCI
+/// container's outlives `create`.
+pub fn exec_init(
+    channel: RawFd,
+    go: RawFd,
+    mut init: RawFd,
+    cmd: &InitCommand,
+    die_with_launcher: bool,
+) -> ! {
     // Out of the launcher's session and process group: keystrokes in the
     // launcher's terminal reach the container only as forwarded signals, never
     // twice.
     sys(libc::SYS_setsid, [0; 6]);
     // If the launcher dies, so does init, and with it the whole PID namespace.
-    sys(libc::SYS_prctl, [libc::PR_SET_PDEATHSIG as usize, libc::SIGKILL as usize, 0, 0, 0, 0]);
+    if die_with_launcher {
+        sys(libc::SYS_prctl, [libc::PR_SET_PDEATHSIG as usize, libc::SIGKILL as usize, 0, 0, 0, 0]);
+    }
     // The container starts with default dispositions: Rust's runtime ignores
     // SIGPIPE, and whoever started us may ignore others (a shell's `&` ignores
     // SIGINT and SIGQUIT). Exec keeps "ignored", so reset them all. (Our own

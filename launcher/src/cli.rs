@@ -2,7 +2,14 @@
 
 use argh::FromArgs;
 
-use crate::spec::{self, Spec};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::caps;
+use crate::cgroup::Limits;
+use crate::mounts::Volume;
+use crate::size;
+use crate::spec::{self, Namespaces, Seccomp, Security, Spec, DEFAULT_PATH, DEFAULT_SHM_SIZE};
 
 #[derive(FromArgs)]
 /// A minimal, fast Linux container runtime.
@@ -91,7 +98,7 @@ pub struct RunArgs {
     #[argh(option)]
     pub cap_drop: Vec<String>,
 
-    /// no-new-privileges=false or seccomp=unconfined to relax a default (repeatable)
+    /// no-new-privileges=false or seccomp=unconfined to relax a default, seccomp=FILE for a profile (repeatable)
     #[argh(option)]
     pub security_opt: Vec<String>,
 
@@ -155,7 +162,7 @@ pub fn parse(args: &[String]) -> Parsed {
         Ok(cli) => match cli.command {
             Command::Check(_) => Parsed::Check,
             Command::Version(_) => Parsed::Exit { text: version(), code: 0 },
-            Command::Run(run) => match spec::build(run) {
+            Command::Run(run) => match build(run) {
                 Ok(spec) => Parsed::Run(Box::new(spec)),
                 Err(e) => Parsed::Exit { text: format!("launcher: {e}"), code: 125 },
             },
@@ -171,6 +178,127 @@ pub fn parse(args: &[String]) -> Parsed {
             },
         },
     }
+}
+
+/// Validates the command line (as argh parsed it) into a Spec.
+fn build(input: RunArgs) -> Result<Spec, String> {
+    if input.command.is_empty() {
+        return Err("no command given: usage: launcher run [OPTIONS] [--] CMD [ARGS...], e.g. launcher run -- /bin/sh".into());
+    }
+    if input.command[0].is_empty() {
+        return Err("the command is an empty string: name a program, e.g. /bin/sh".into());
+    }
+    let limits = Limits {
+        pids: option("--pids-limit", &input.pids_limit, size::parse_pids_limit)?,
+        memory: option("--memory", &input.memory, size::parse_size)?,
+        memory_swap: option("--memory-swap", &input.memory_swap, size::parse_swap)?,
+        cpus: option("--cpus", &input.cpus, size::parse_cpus)?,
+        cpu_shares: None,
+    };
+    limits.validate()?;
+    spec::check_hostname(&input.hostname)?;
+    spec::check_workdir(&input.workdir)?;
+    let rootfs = spec::check_rootfs(&input.rootfs)?;
+    let shm_size = match &input.shm_size {
+        Some(v) => size::parse_size(v).map_err(|e| format!("--shm-size {v:?}: {e}"))?,
+        None => DEFAULT_SHM_SIZE,
+    };
+    let security = security(&input, &rootfs)?;
+    let env = environment(&input.hostname, input.tty, input.env)?;
+    spec::check_strings(&input.command, &env)?;
+    Ok(Spec {
+        rootfs,
+        hostname: input.hostname,
+        env,
+        workdir: input.workdir,
+        tty: input.tty,
+        interactive: input.interactive,
+        command: input.command,
+        limits,
+        cgroup_parent: input.cgroup_parent,
+        stop_timeout: Duration::from_secs(input.stop_timeout),
+        trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
+        shm_size,
+        security,
+        namespaces: Namespaces::default(),
+        cgroup_path: None,
+        rlimits: Vec::new(),
+        oom_score_adj: None,
+        mqueue: false,
+        extra_masked: Vec::new(),
+        extra_read_only: Vec::new(),
+        nodev_root: false,
+        tmpfs: Vec::new(),
+        sysctl: Vec::new(),
+    })
+}
+
+/// Parses an optional value, naming the option in the error.
+fn option<T>(
+    name: &str,
+    value: &Option<String>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    value.as_deref().map(|v| parse(v).map_err(|e| format!("{name} {v:?}: {e}"))).transpose()
+}
+
+fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
+    let mut security = Security {
+        caps: caps::effective_set(&input.cap_add, &input.cap_drop)?,
+        no_new_privs: true,
+        seccomp: Seccomp::Default,
+        read_only: input.read_only,
+        no_network: match input.net.as_str() {
+            "host" => false,
+            "none" => true,
+            other => return Err(format!("--net {other:?}: use host (the default) or none")),
+        },
+        cgroupns: match input.cgroupns.as_str() {
+            "private" => true,
+            "host" => false,
+            other => return Err(format!("--cgroupns {other:?}: use private (the default) or host")),
+        },
+        volumes: input.volume.iter().map(|v| Volume::parse(v, rootfs)).collect::<Result<_, _>>()?,
+    };
+    for opt in &input.security_opt {
+        match opt.as_str() {
+            "no-new-privileges" | "no-new-privileges=true" => security.no_new_privs = true,
+            "no-new-privileges=false" => security.no_new_privs = false,
+            "seccomp=unconfined" => security.seccomp = Seccomp::Off,
+            other if other.starts_with("seccomp=") => {
+                let file = &other["seccomp=".len()..];
+                security.seccomp = Seccomp::Profile(crate::oci::seccomp::load(file, security.caps)?);
+            }
+            other => {
+                return Err(format!(
+                    "--security-opt {other:?}: supported are no-new-privileges[=true|false], \
+                     seccomp=unconfined and seccomp=PROFILE.json"
+                ))
+            }
+        }
+    }
+    Ok(security)
+}
+
+/// A clean environment like docker's: never the host's.
+fn environment(hostname: &str, tty: bool, extra: Vec<String>) -> Result<Vec<String>, String> {
+    let mut env =
+        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
+    if tty {
+        env.push("TERM=xterm".to_string());
+    }
+    for var in extra {
+        let Some((key, _)) = var.split_once('=') else {
+            return Err(format!("-e {var:?}: expected KEY=VALUE, e.g. -e {var}=1"));
+        };
+        if key.is_empty() {
+            return Err(format!("-e {var:?}: the variable name before '=' is empty"));
+        }
+        let prefix = format!("{key}=");
+        env.retain(|v| !v.starts_with(&prefix));
+        env.push(var);
+    }
+    Ok(env)
 }
 
 /// argh takes one short flag per argument; docker users type `-it`.
@@ -195,6 +323,15 @@ fn split_short_flags(args: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_overrides_and_rejects() {
+        let env = environment("h", true, vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
+        assert_eq!(env, ["HOSTNAME=h", "HOME=/root", "TERM=xterm", "PATH=/x", "A=b=c"]);
+        assert!(environment("h", false, vec!["NOEQUALS".into()]).is_err());
+        assert!(environment("h", false, vec!["=v".into()]).is_err());
+    }
+
     use crate::size;
 
     /// xorshift64*: a small deterministic generator, so a failure replays.

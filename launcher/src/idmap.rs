@@ -15,6 +15,9 @@ pub enum IdMap {
     /// /etc/subuid and /etc/subgid, written by the setuid helpers newuidmap and
     /// newgidmap, so `chown` and `adduser` work inside.
     Ranges { uid: u32, gid: u32, uids: (u32, u32), gids: (u32, u32) },
+    /// Maps given whole (`INSIDE OUTSIDE COUNT` lines, an OCI config's),
+    /// written by root.
+    Given { uids: String, gids: String },
 }
 
 impl IdMap {
@@ -45,6 +48,7 @@ impl IdMap {
             IdMap::Ranges { uid, uids, .. } => {
                 format!("root inside is uid {uid} outside, 1..={} map to {}..", uids.1, uids.0)
             }
+            IdMap::Given { ref uids, .. } => format!("uid map as given: {}", uids.trim().replace('\n', ", ")),
         }
     }
 
@@ -66,6 +70,10 @@ impl IdMap {
             IdMap::Ranges { uid, gid, uids, gids } => {
                 run_helper("newuidmap", pid, uid, uids)?;
                 run_helper("newgidmap", pid, gid, gids)
+            }
+            IdMap::Given { ref uids, ref gids } => {
+                write("uid_map", uids)?;
+                write("gid_map", gids)
             }
         }
     }

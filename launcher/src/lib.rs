@@ -43,6 +43,9 @@ pub fn main(args: Vec<OsString>) -> ! {
             std::process::exit(status::RUNTIME_ERROR);
         }
     };
+    if oci::is_oci(&args) {
+        std::process::exit(oci::main(&args));
+    }
     let code = match cli::parse(&args) {
         cli::Parsed::Exit { text, code: 0 } => {
             let _ = writeln!(std::io::stdout(), "{text}");
@@ -81,7 +84,7 @@ pub fn config_record_for(args: &[String]) -> Result<Vec<u8>, String> {
         cli::Parsed::Check => return Err("`launcher check` has no config record".into()),
     };
     let has_setattr = remount::kernel_has_mount_setattr();
-    run::config_record(&spec, has_setattr, &trace::Trace::new(false, std::time::Instant::now()))
+    run::config_record(&spec, has_setattr, false, &trace::Trace::new(false, std::time::Instant::now()))
 }
 
 /// What std's start-up would do and the launcher needs (main.rs skips it):

@@ -9,9 +9,9 @@ use std::path::{Component, Path, PathBuf};
 /// masks them: directories get an empty read-only tmpfs (one, bound over each),
 /// files /dev/null.
 /// Which exist depends on the kernel's configuration: init skips missing ones.
-const MASKED_DIRS: &[&str] =
+pub const MASKED_DIRS: &[&str] =
     &["proc/asound", "proc/acpi", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap"];
-const MASKED_FILES: &[&str] = &[
+pub const MASKED_FILES: &[&str] = &[
     "proc/kcore",
     "proc/keys",
     "proc/latency_stats",
@@ -21,12 +21,12 @@ const MASKED_FILES: &[&str] = &[
 ];
 
 /// Kernel knobs visible but not writable, as docker leaves them.
-const READ_ONLY: &[&str] = &["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
+pub const READ_ONLY: &[&str] = &["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
 
-const MOUNT_ATTR_RDONLY: u32 = 0x1;
-const MOUNT_ATTR_NOSUID: u32 = 0x2;
-const MOUNT_ATTR_NODEV: u32 = 0x4;
-const MOUNT_ATTR_NOEXEC: u32 = 0x8;
+pub const MOUNT_ATTR_RDONLY: u32 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u32 = 0x2;
+pub const MOUNT_ATTR_NODEV: u32 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u32 = 0x8;
 
 /// One step for init, with targets relative to the rootfs (init runs them
 /// before pivot_root, its working directory the rootfs).
@@ -60,6 +60,8 @@ pub struct Volume {
     /// Inside the rootfs, symlinks resolved within it: relative, never escaping.
     pub target: PathBuf,
     pub read_only: bool,
+    /// MOUNT_ATTR_NOSUID, _NODEV, _NOEXEC as an OCI config's options ask.
+    pub attrs: u32,
 }
 
 impl Volume {
@@ -94,7 +96,7 @@ impl Volume {
         if target.as_os_str().is_empty() {
             return Err(bad("cannot mount over the container's root"));
         }
-        Ok(Volume { source, target, read_only })
+        Ok(Volume { source, target, read_only, attrs: 0 })
     }
 }
 
@@ -146,23 +148,46 @@ pub struct Plan<'a> {
     /// gets cgroups of its own, whose view comes with them (`view`).
     pub cgroupns: bool,
     pub limits: bool,
+    /// A POSIX message queue filesystem at /dev/mqueue (OCI configs ask for one).
+    pub mqueue: bool,
+    /// Masked and read-only paths beyond docker's (under proc/ or sys/),
+    /// and whether each masked one is a directory.
+    pub extra_masked: &'a [(String, bool)],
+    pub extra_read_only: &'a [String],
+    /// Device nodes of the rootfs unusable (nodev): an OCI config's device
+    /// rules, which a device cgroup would enforce, forbid them.
+    pub nodev_root: bool,
+    /// tmpfs mounts in the rootfs (an OCI config's), before the volumes.
+    pub tmpfs: &'a [Tmpfs],
+}
+
+/// A tmpfs at `target` (relative, resolved in the rootfs), with MS_* flags
+/// and mount(8)-style data ("mode=755,size=65536k").
+#[derive(Debug)]
+pub struct Tmpfs {
+    pub target: PathBuf,
+    pub flags: u32,
+    pub data: String,
 }
 
 /// Makes each volume's mount point in the rootfs, as docker does: a
 /// directory (and its parents) for a directory, an empty file for a file.
 /// Every step is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT), so a
 /// symlink in it, even one swapped in meanwhile, cannot lead out.
-pub fn make_mount_points(rootfs: &Path, volumes: &[Volume]) -> Result<(), String> {
-    if volumes.is_empty() {
+/// `dirs`: more mount points that are directories (tmpfs).
+pub fn make_mount_points(rootfs: &Path, volumes: &[Volume], dirs: &[&Path]) -> Result<(), String> {
+    if volumes.is_empty() && dirs.is_empty() {
         return Ok(());
     }
     let root = std::fs::File::open(rootfs).map_err(|e| format!("rootfs {}: {e}", rootfs.display()))?;
-    for volume in volumes {
-        let fail = |e: std::io::Error| {
-            format!("-v {}: make its mount point in the rootfs: {e}", volume.target.display())
-        };
-        let target = &volume.target;
-        let dir = if volume.source.is_dir() { Some(target.as_path()) } else { target.parent() };
+    let points = volumes
+        .iter()
+        .map(|v| (v.target.as_path(), v.source.is_dir()))
+        .chain(dirs.iter().map(|d| (*d, true)));
+    for (target, is_dir) in points {
+        let fail =
+            |e: std::io::Error| format!("-v {}: make its mount point in the rootfs: {e}", target.display());
+        let dir = if is_dir { Some(target) } else { target.parent() };
         let mut prefix = PathBuf::new();
         for part in dir.iter().flat_map(|d| d.components()) {
             let parent = open_in_root(&root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(fail)?;
@@ -177,7 +202,7 @@ pub fn make_mount_points(rootfs: &Path, volumes: &[Volume]) -> Result<(), String
                 }
             }
         }
-        if !volume.source.is_dir() {
+        if !is_dir {
             let flags = libc::O_CREAT | libc::O_WRONLY;
             open_in_root(&root, target, flags, 0o644).map_err(fail)?;
         }
@@ -224,7 +249,14 @@ pub fn ops(plan: &Plan) -> Vec<Op> {
             shared: false,
         },
     ];
-    for path in MASKED_DIRS {
+    if plan.mqueue {
+        let safe = (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32;
+        ops.push(Op::Mkdir { target: "dev/mqueue".into() });
+        ops.push(new_fs("mqueue", "dev/mqueue", safe, ""));
+    }
+    let dirs =
+        MASKED_DIRS.iter().copied().chain(plan.extra_masked.iter().filter(|m| m.1).map(|m| m.0.as_str()));
+    for path in dirs {
         ops.push(Op::Mount {
             source: String::new(),
             target: path.to_string(),
@@ -235,10 +267,12 @@ pub fn ops(plan: &Plan) -> Vec<Op> {
             shared: true,
         });
     }
-    for path in MASKED_FILES {
+    let files =
+        MASKED_FILES.iter().copied().chain(plan.extra_masked.iter().filter(|m| !m.1).map(|m| m.0.as_str()));
+    for path in files {
         ops.push(bind("/dev/null", path, true));
     }
-    for path in READ_ONLY {
+    for path in READ_ONLY.iter().copied().chain(plan.extra_read_only.iter().map(String::as_str)) {
         // mount_setattr works on a mount's root: bind the path onto itself first.
         ops.push(bind(path, path, true));
         ops.push(Op::SetAttr {
@@ -248,20 +282,29 @@ pub fn ops(plan: &Plan) -> Vec<Op> {
             kernel_fs: true,
         });
     }
+    for t in plan.tmpfs {
+        ops.push(Op::Mount {
+            source: String::new(),
+            target: t.target.to_string_lossy().into_owned(),
+            fstype: "tmpfs".into(),
+            flags: t.flags,
+            data: t.data.clone(),
+            kernel_fs: false,
+            shared: false,
+        });
+    }
     for volume in plan.volumes {
         let target = volume.target.to_string_lossy().into_owned();
         ops.push(bind(&volume.source.to_string_lossy(), &target, false));
-        if volume.read_only {
-            ops.push(Op::SetAttr { target, attr: MOUNT_ATTR_RDONLY, recursive: true, kernel_fs: false });
+        let attr = volume.attrs | if volume.read_only { MOUNT_ATTR_RDONLY } else { 0 };
+        if attr != 0 {
+            ops.push(Op::SetAttr { target, attr, recursive: true, kernel_fs: false });
         }
     }
-    if plan.read_only_root {
-        ops.push(Op::SetAttr {
-            target: ".".into(),
-            attr: MOUNT_ATTR_RDONLY,
-            recursive: false,
-            kernel_fs: false,
-        });
+    let root_attr =
+        (plan.read_only_root as u32 * MOUNT_ATTR_RDONLY) | (plan.nodev_root as u32 * MOUNT_ATTR_NODEV);
+    if root_attr != 0 {
+        ops.push(Op::SetAttr { target: ".".into(), attr: root_attr, recursive: false, kernel_fs: false });
     }
     if plan.cgroupns {
         // Last: init joins the cgroups here, which the launcher makes
@@ -427,7 +470,18 @@ mod tests {
 
     #[test]
     fn read_only_root_comes_after_the_mounts_and_before_the_cgroup_namespace() {
-        let plan = Plan { volumes: &[], read_only_root: true, shm_size: 1, cgroupns: true, limits: true };
+        let plan = Plan {
+            volumes: &[],
+            read_only_root: true,
+            shm_size: 1,
+            cgroupns: true,
+            limits: true,
+            mqueue: false,
+            extra_masked: &[],
+            extra_read_only: &[],
+            nodev_root: false,
+            tmpfs: &[],
+        };
         let ops = ops(&plan);
         let root_ro =
             Op::SetAttr { target: ".".into(), attr: MOUNT_ATTR_RDONLY, recursive: false, kernel_fs: false };
@@ -438,7 +492,18 @@ mod tests {
     /// Init finds the mount of a kernel-fs target by its first letter.
     #[test]
     fn kernel_fs_targets_are_in_proc_dev_or_sys() {
-        let plan = Plan { volumes: &[], read_only_root: false, shm_size: 1, cgroupns: true, limits: false };
+        let plan = Plan {
+            volumes: &[],
+            read_only_root: false,
+            shm_size: 1,
+            cgroupns: true,
+            limits: false,
+            mqueue: false,
+            extra_masked: &[],
+            extra_read_only: &[],
+            nodev_root: false,
+            tmpfs: &[],
+        };
         let view = cgroup_view(&[("memory".into(), "memory".into())], true);
         for op in ops(&plan).iter().chain(&view) {
             let (target, kernel_fs) = match op {

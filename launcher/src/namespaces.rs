@@ -49,7 +49,14 @@ pub enum UserNs {
 /// it on every early return (run.rs, `Container`) before that memory goes. Its
 /// descriptors and signal handlers are its own copies (no CLONE_FILES or
 /// CLONE_SIGHAND). The caller must be single-threaded.
-pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<(libc::pid_t, UserNs)> {
+///
+/// `new_user` false (only for root): no user namespace is asked for at all,
+/// as an OCI config without one wants (UserNs::HostRoot).
+pub fn clone_container<F: FnOnce()>(
+    new_net: bool,
+    new_user: bool,
+    child: F,
+) -> io::Result<(libc::pid_t, UserNs)> {
     extern "C" fn start<F: FnOnce()>(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: `arg` points at the `F` written at the top of the child's
         // stack, which nothing else touches; it is moved out once, here.
@@ -61,7 +68,10 @@ pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<(libc
     if STACK_TAKEN.swap(true, Ordering::Relaxed) {
         return Err(io::Error::other("one container per launcher process: the child stack is taken"));
     }
-    let namespaces = NAMESPACES | if new_net { libc::CLONE_NEWNET as u64 } else { 0 };
+    let mut namespaces = NAMESPACES | if new_net { libc::CLONE_NEWNET as u64 } else { 0 };
+    if !new_user {
+        namespaces &= !(libc::CLONE_NEWUSER as u64);
+    }
     let flags = (namespaces | libc::CLONE_VM as u64) as libc::c_int | libc::SIGCHLD;
     // `child` goes to the top of the child's stack, not in this frame, which
     // is gone once we return while the child may still be reading it.
@@ -84,7 +94,7 @@ pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<(libc
     let clone = |flags| unsafe { libc::clone(start::<F>, slot.cast(), flags, slot.cast()) };
     let pid = clone(flags);
     if pid != -1 {
-        return Ok((pid, UserNs::Own));
+        return Ok((pid, if new_user { UserNs::Own } else { UserNs::HostRoot }));
     }
     let err = io::Error::last_os_error();
     // SAFETY: geteuid cannot fail.
@@ -96,6 +106,17 @@ pub fn clone_container<F: FnOnce()>(new_net: bool, child: F) -> io::Result<(libc
         }
     }
     Err(err)
+}
+
+/// Enters the namespace at `path` (setns), e.g. the network namespace an
+/// engine made for the container, which init then inherits.
+pub fn enter(nstype: libc::c_int, path: &std::path::Path) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("open namespace {}: {e}", path.display()))?;
+    // SAFETY: setns on an fd we own; the kernel checks it is of that type.
+    if unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), nstype) } != 0 {
+        return Err(format!("join namespace {}: {}", path.display(), io::Error::last_os_error()));
+    }
+    Ok(())
 }
 
 /// The errors of a kernel that makes no user namespaces at all, for anyone:

@@ -275,7 +275,8 @@ mod tests {
     #[test]
     fn setattr_ops_become_remounts_of_each_mount() {
         let t = MountTable::parse(MOUNTINFO);
-        let volume = Volume { source: "/srv/my data".into(), target: "data".into(), read_only: true };
+        let volume =
+            Volume { source: "/srv/my data".into(), target: "data".into(), read_only: true, attrs: 0 };
         let ro = libc::MS_RDONLY as u32;
         let sys_attrs = (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u32;
         let ops = vec![
@@ -318,6 +319,11 @@ mod tests {
             shm_size: 1,
             cgroupns: true,
             limits: false,
+            mqueue: true,
+            extra_masked: &[],
+            extra_read_only: &[],
+            nodev_root: true,
+            tmpfs: &[],
         };
         let ops = crate::mounts::ops(&plan);
         for (i, op) in ops.iter().enumerate() {

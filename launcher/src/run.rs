@@ -16,17 +16,34 @@ use crate::namespaces::{self, UserNs};
 use crate::remount;
 use crate::seccomp;
 use crate::signals::{self, SignalFd};
-use crate::spec::Spec;
+use crate::spec::{Seccomp, Spec};
 use crate::status;
 use crate::trace::Trace;
 use crate::tty::{self, Relay};
 
 /// Runs the container and returns the launcher's exit code.
 pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
+    run_and_tell(spec, trace, |_, _| Ok(()))
+}
+
+/// `run`, calling `started` with init's pid and the container's cgroup once
+/// init is released (OCI `run` records its state there).
+pub fn run_and_tell(
+    spec: &Spec,
+    trace: &Trace,
+    started: impl FnOnce(libc::pid_t, Option<&Cgroup>) -> Result<(), String>,
+) -> Result<i32, String> {
     // Block before anything exists that a signal could leave behind.
     let signals = SignalFd::block().map_err(|e| format!("set up signal handling: {e}"))?;
     let mut cgroup = None;
-    let result = start_and_wait(spec, trace, &signals, &mut cgroup);
+    let result = launch(spec, trace, Mode::Attached, &mut cgroup).and_then(|mut launched| {
+        let pid = launched.container.pid;
+        started(pid, cgroup.as_ref())?;
+        let code =
+            EventLoop::new(spec, trace, &signals, launched.channel, pid).run(&mut launched.container)?;
+        trace.mark("container exited");
+        Ok(code)
+    });
     if let Some(cgroup) = cgroup.as_mut() {
         if result.is_ok() {
             if let Some(oom) = cgroup.oom_message() {
@@ -40,32 +57,66 @@ pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
     result
 }
 
-fn start_and_wait(
+/// Who waits for the container.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `launcher run`: we are init's parent to the end, and it dies with us.
+    Attached,
+    /// OCI `create`: init outlives us (the engine, a subreaper, adopts it),
+    /// is in its cgroup already, and waits before its command for the `J`
+    /// record (`Launched::join`), which `start` has sent.
+    Created,
+}
+
+/// A container cloned and released: its init builds the mounts.
+pub struct Launched {
+    pub container: Container,
+    pub channel: OwnedFd,
+    /// Created mode: the `J` record init waits for before it starts the command.
+    pub join: Vec<u8>,
+    pub user_namespace: bool,
+    /// init's argv and envp, which the child reads in our memory until it
+    /// has exec'd init: alive as long as this is.
+    pub command: Box<InitCommand>,
+}
+
+/// Clones init into its namespaces, writes its id maps, releases it, and
+/// makes its cgroup (into `cgroup`, for the caller to remove).
+pub fn launch(
     spec: &Spec,
     trace: &Trace,
-    signals: &SignalFd,
+    mode: Mode,
     cgroup: &mut Option<Cgroup>,
-) -> Result<i32, String> {
+) -> Result<Launched, String> {
     let init = initexe::memfd()?;
     let (ours, theirs) = channel::pair().map_err(|e| format!("socketpair for the container channel: {e}"))?;
-    let command = init_command(spec);
+    // Boxed: the child reads it where it is while `Launched` moves.
+    let command = Box::new(init_command(spec));
     let security = &spec.security;
-    mounts::make_mount_points(&spec.rootfs, &security.volumes)?;
+    let tmpfs_points: Vec<&Path> = spec.tmpfs.iter().map(|t| t.target.as_path()).collect();
+    mounts::make_mount_points(&spec.rootfs, &security.volumes, &tmpfs_points)?;
     // Probed once: the config's read-only mounts and the cgroup view's both depend on it.
     let has_setattr = remount::kernel_has_mount_setattr();
-    let config = config_record(spec, has_setattr, trace)?;
+    let config = config_record(spec, has_setattr, mode == Mode::Created, trace)?;
     // Queued for init before the clone: sharing our CPU, the child often runs
     // only once we sleep, so every step between "go" and that sleep delays it.
     channel::send(ours.as_raw_fd(), &config).map_err(|e| format!("send init its configuration: {e}"))?;
-    let idmap = IdMap::for_caller();
+    for (nstype, path) in &spec.namespaces.join {
+        namespaces::enter(*nstype, path)?;
+    }
+    let idmap = match &spec.namespaces.id_maps {
+        Some((uids, gids)) => IdMap::Given { uids: uids.clone(), gids: gids.clone() },
+        None => IdMap::for_caller(),
+    };
     trace.mark("prepared");
 
     let go = child::Go::new()?;
     // Plain numbers for the child, which runs in our memory (see clone_container).
     let fds = (theirs.as_raw_fd(), go.as_raw_fd(), init.as_raw_fd());
-    let command = &command;
-    let (pid, userns) = namespaces::clone_container(security.no_network, move || {
-        child::exec_init(fds.0, fds.1, fds.2, command)
+    let command_ref: &InitCommand = &command;
+    let die_with_launcher = mode == Mode::Attached;
+    let (pid, userns) = namespaces::clone_container(security.no_network, spec.namespaces.user, move || {
+        child::exec_init(fds.0, fds.1, fds.2, command_ref, die_with_launcher)
     })
     .map_err(|e| {
         format!(
@@ -73,7 +124,7 @@ fn start_and_wait(
             namespaces::userns_blocker()
         )
     })?;
-    let mut container = Container { pid, reaped: false };
+    let container = Container { pid, reaped: false };
     drop(theirs);
     trace.mark("cloned");
 
@@ -85,19 +136,34 @@ fn start_and_wait(
         }
         UserNs::HostRoot => trace.note(|| format!("isolation: {NO_USERNS}")),
     }
+    limit_init(spec, pid)?;
     go.release().map_err(|e| format!("release the container: {e}"))?;
     drop((go, init));
     trace.mark("released");
 
+    let mut join = Vec::new();
     // init now builds the container's mounts, which takes longer than making
     // the cgroup here, on another CPU; it joins the cgroup before it starts the
     // command, which must get our CPU affinity back first.
     if !spec.limits.is_empty() {
-        let affinity = child::move_off_our_cpu(pid);
-        let parent = spec.cgroup_parent.as_deref().map(Path::new);
-        let made = Cgroup::create(&cgroup::default_name(), &spec.limits, parent, Some(pid))?;
+        let affinity = if mode == Mode::Attached { child::move_off_our_cpu(pid) } else { None };
+        let (name, parent) = match &spec.cgroup_path {
+            Some(path) => (
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                path.parent(),
+            ),
+            None => (cgroup::default_name(), spec.cgroup_parent.as_deref().map(Path::new)),
+        };
+        let made = Cgroup::create(&name, &spec.limits, parent, Some(pid))?;
         let made = cgroup.insert(made);
-        let files = made.join_fds()?;
+        // Created: init goes in now, for the engine to see it there before `start`.
+        let files = match mode {
+            Mode::Attached => made.join_fds()?,
+            Mode::Created => {
+                made.attach(pid)?;
+                Vec::new()
+            }
+        };
         if let Some(mask) = &affinity {
             // Works on an init that has already failed, too: our child stays
             // a zombie, pid and all, until the event loop reaps it.
@@ -110,37 +176,120 @@ fn start_and_wait(
         if !has_setattr {
             view = remount::view_without_mount_setattr(view);
         }
-        match channel::send_fds(ours.as_raw_fd(), &channel::join_record(&view), &fds) {
-            // init has already failed; the event loop reads its error record.
-            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
-            Err(e) => return Err(format!("send init its cgroup: {e}")),
-            Ok(()) => {}
+        join = channel::join_record(&view);
+        if mode == Mode::Attached {
+            match channel::send_fds(ours.as_raw_fd(), &join, &fds) {
+                // init has already failed; the event loop reads its error record.
+                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
+                Err(e) => return Err(format!("send init its cgroup: {e}")),
+                Ok(()) => {}
+            }
+        }
+    } else if mode == Mode::Created {
+        join = channel::join_record(&[]);
+    }
+    let user_namespace = userns == UserNs::Own;
+    Ok(Launched { container, channel: ours, join, user_namespace, command })
+}
+
+/// The rlimits and OOM score the spec asks for, set on init before it runs
+/// anything: the command inherits them.
+fn limit_init(spec: &Spec, pid: libc::pid_t) -> Result<(), String> {
+    for &(resource, soft, hard) in &spec.rlimits {
+        let limit = libc::rlimit64 { rlim_cur: soft, rlim_max: hard };
+        // SAFETY: prlimit64 reads one rlimit64 and writes none (NULL old).
+        if unsafe { libc::prlimit64(pid, resource as _, &limit, std::ptr::null_mut()) } != 0 {
+            let e = std::io::Error::last_os_error();
+            let hint = if e.raw_os_error() == Some(libc::EPERM) {
+                ": raising a hard limit needs CAP_SYS_RESOURCE, which this launcher lacks: ask for at most the current hard limit (`ulimit -H`)"
+            } else {
+                ""
+            };
+            return Err(format!("set rlimit {resource} to {soft}:{hard} on the container's init: {e}{hint}"));
         }
     }
-
-    let code = EventLoop::new(spec, trace, signals, ours, container.pid).run(&mut container)?;
-    trace.mark("container exited");
-    Ok(code)
+    if !spec.sysctl.is_empty() {
+        set_sysctls(&spec.sysctl, pid)?;
+    }
+    if let Some(score) = spec.oom_score_adj {
+        let path = format!("/proc/{pid}/oom_score_adj");
+        std::fs::write(&path, score.to_string()).map_err(|e| {
+            format!("write {score} to {path}: {e}: lowering the OOM score below the launcher's own needs CAP_SYS_RESOURCE")
+        })?;
+    }
+    Ok(())
 }
 
 /// The isolation in force when the kernel refuses user namespaces to root.
 pub const NO_USERNS: &str = "no user namespace (the kernel refuses them): the container is the host's root, \
      held in by docker's capabilities, seccomp and no_new_privs unless relaxed, as with docker and runc";
 
+/// Writes the sysctls from inside init's network and IPC namespaces (a
+/// sysctl's namespace is its writer's), then returns to ours.
+fn set_sysctls(sysctls: &[(String, String)], pid: libc::pid_t) -> Result<(), String> {
+    let open = |path: String| std::fs::File::open(&path).map_err(|e| format!("open {path}: {e}"));
+    let enter = |file: &std::fs::File, path: &str| {
+        // SAFETY: setns on a namespace fd we own.
+        match unsafe { libc::setns(file.as_raw_fd(), 0) } {
+            0 => Ok(()),
+            _ => Err(format!("join {path} to set sysctls: {}", std::io::Error::last_os_error())),
+        }
+    };
+    for ns in ["net", "ipc"] {
+        let ours = open(format!("/proc/self/ns/{ns}"))?;
+        let theirs = open(format!("/proc/{pid}/ns/{ns}"))?;
+        enter(&theirs, &format!("the container's {ns} namespace"))?;
+        let mut result = Ok(());
+        for (key, value) in sysctls {
+            let is_net = key.starts_with("net.");
+            if is_net != (ns == "net") {
+                continue;
+            }
+            let path = format!("/proc/sys/{}", key.replace('.', "/"));
+            if let Err(e) = std::fs::write(&path, value) {
+                result = Err(format!("sysctl {key}={value}: write {path}: {e}"));
+                break;
+            }
+        }
+        enter(&ours, &format!("our own {ns} namespace back"))?;
+        result?;
+    }
+    Ok(())
+}
+
 /// The config record for init (README, "The config record"): everything it
 /// does besides running the command.
 /// `has_setattr`: whether the kernel has mount_setattr (Linux 5.12), or needs
 /// the read-only mounts made by remounts.
-pub(crate) fn config_record(spec: &Spec, has_setattr: bool, trace: &Trace) -> Result<Vec<u8>, String> {
+/// `gate`: init waits for a `J` record before its command even without
+/// limits (OCI create: `start` sends it).
+pub(crate) fn config_record(
+    spec: &Spec,
+    has_setattr: bool,
+    gate: bool,
+    trace: &Trace,
+) -> Result<Vec<u8>, String> {
     let security = &spec.security;
-    let filter =
-        if security.seccomp { seccomp::as_bytes(&seccomp::filter(security.caps)) } else { Vec::new() };
+    let default_filter;
+    let filter: &[u8] = match &security.seccomp {
+        Seccomp::Off => &[],
+        Seccomp::Default => {
+            default_filter = seccomp::as_bytes(&seccomp::filter(security.caps));
+            &default_filter
+        }
+        Seccomp::Profile(program) => program,
+    };
     let mut ops = mounts::ops(&mounts::Plan {
         volumes: &security.volumes,
         read_only_root: security.read_only,
         shm_size: spec.shm_size,
         cgroupns: security.cgroupns,
         limits: !spec.limits.is_empty(),
+        mqueue: spec.mqueue,
+        extra_masked: &spec.extra_masked,
+        extra_read_only: &spec.extra_read_only,
+        nodev_root: spec.nodev_root,
+        tmpfs: &spec.tmpfs,
     });
     if !has_setattr {
         let table = remount::MountTable::read()?;
@@ -153,11 +302,11 @@ pub(crate) fn config_record(spec: &Spec, has_setattr: bool, trace: &Trace) -> Re
     Ok(channel::Config {
         caps: security.caps,
         no_new_privs: security.no_new_privs,
-        filter: &filter,
+        filter,
         loopback_up: security.no_network,
         tty,
         trace: spec.trace,
-        join_cgroup: !spec.limits.is_empty(),
+        join_cgroup: gate || !spec.limits.is_empty(),
         rootfs: spec.rootfs.as_os_str().as_bytes(),
         hostname: &spec.hostname,
         workdir: &spec.workdir,
@@ -179,12 +328,17 @@ fn init_command(spec: &Spec) -> InitCommand {
 
 /// The init process; killed and reaped if we leave early, so no error path
 /// leaves a container behind.
-struct Container {
-    pid: libc::pid_t,
+pub struct Container {
+    pub pid: libc::pid_t,
     reaped: bool,
 }
 
 impl Container {
+    /// Leaves init to live on without us (OCI create).
+    pub fn release(mut self) {
+        self.reaped = true;
+    }
+
     /// The wait status if init has exited.
     fn try_wait(&mut self) -> Option<libc::c_int> {
         let mut wstatus = 0;

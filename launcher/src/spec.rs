@@ -1,13 +1,12 @@
-//! The one plain configuration that flows from the command line to the clone.
+//! The one plain configuration that flows from each front end (the command
+//! line, cli.rs; an OCI bundle's config.json, oci/config.rs) to the clone,
+//! knowing neither, and the checks both front ends share.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::caps;
 use crate::cgroup::Limits;
-use crate::cli::RunArgs;
 use crate::mounts::Volume;
-use crate::size;
 
 /// Everything a run needs, validated: nothing below this point has to second-guess it.
 pub struct Spec {
@@ -28,6 +27,46 @@ pub struct Spec {
     /// Bytes of the /dev/shm tmpfs.
     pub shm_size: u64,
     pub security: Security,
+    pub namespaces: Namespaces,
+    /// The container's cgroup at this path below each hierarchy's root,
+    /// instead of `launcher-<pid>` below `cgroup_parent` (OCI cgroupsPath).
+    pub cgroup_path: Option<PathBuf>,
+    /// (RLIMIT_*, soft, hard) set on init, inherited by the command.
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// Written to init's /proc/PID/oom_score_adj; the command inherits it.
+    pub oom_score_adj: Option<i32>,
+    /// A message queue filesystem at /dev/mqueue.
+    pub mqueue: bool,
+    /// Masked (and whether a directory) and read-only paths beyond docker's,
+    /// relative: `proc/...`, `sys/...`.
+    pub extra_masked: Vec<(String, bool)>,
+    pub extra_read_only: Vec<String>,
+    /// The rootfs mounted nodev.
+    pub nodev_root: bool,
+    pub tmpfs: Vec<crate::mounts::Tmpfs>,
+    /// (key, value), namespaced ones only (net.*, IPC), set by the launcher
+    /// in the container's namespaces before it starts.
+    pub sysctl: Vec<(String, String)>,
+}
+
+/// Which namespaces the container gets beyond PID, mount, UTS and IPC, which
+/// it always has.
+pub struct Namespaces {
+    /// A user namespace of its own (without: only root may run it, and the
+    /// container's root is the host's, as with rootful docker).
+    pub user: bool,
+    /// The uid and gid maps to write, as root (`ID OUTSIDE COUNT` lines);
+    /// None: the launcher's choice (idmap.rs).
+    pub id_maps: Option<(String, String)>,
+    /// Namespaces to enter (setns) before the clone, CLONE_NEW* and path:
+    /// e.g. the network namespace an engine made.
+    pub join: Vec<(libc::c_int, PathBuf)>,
+}
+
+impl Default for Namespaces {
+    fn default() -> Self {
+        Namespaces { user: true, id_maps: None, join: Vec::new() }
+    }
 }
 
 /// Least privilege inside, docker's defaults unless relaxed.
@@ -35,7 +74,7 @@ pub struct Security {
     /// The command's capabilities (bounding, permitted, effective, inheritable).
     pub caps: u64,
     pub no_new_privs: bool,
-    pub seccomp: bool,
+    pub seccomp: Seccomp,
     pub read_only: bool,
     /// A network namespace of its own with only `lo` (`--net none`).
     pub no_network: bool,
@@ -45,11 +84,21 @@ pub struct Security {
     pub volumes: Vec<Volume>,
 }
 
+/// The seccomp filter the command runs under.
+pub enum Seccomp {
+    /// `--security-opt seccomp=unconfined`.
+    Off,
+    /// The launcher's own (seccomp.rs), for the container's capabilities.
+    Default,
+    /// A profile compiled for init (`--security-opt seccomp=FILE`, oci/seccomp.rs).
+    Profile(Vec<u8>),
+}
+
 /// Same default PATH as docker and the Alpine image.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Docker's /dev/shm size.
-const DEFAULT_SHM_SIZE: u64 = 64 << 20;
+pub(crate) const DEFAULT_SHM_SIZE: u64 = 64 << 20;
 
 /// Linux's limit on a hostname (HOST_NAME_MAX).
 const HOST_NAME_MAX: usize = 64;
@@ -60,31 +109,9 @@ const MAX_ARGS_BYTES: usize = 2 * 1024 * 1024;
 /// And any one string longer than this (MAX_ARG_STRLEN, 32 pages).
 const MAX_ARG_STRLEN: usize = 32 * 4096;
 
-/// Validates the command line (as argh parsed it) into a Spec.
-pub fn build(input: RunArgs) -> Result<Spec, String> {
-    if input.command.is_empty() {
-        return Err("no command given: usage: launcher run [OPTIONS] [--] CMD [ARGS...], e.g. launcher run -- /bin/sh".into());
-    }
-    if input.command[0].is_empty() {
-        return Err("the command is an empty string: name a program, e.g. /bin/sh".into());
-    }
-    let limits = Limits {
-        pids: option("--pids-limit", &input.pids_limit, size::parse_pids_limit)?,
-        memory: option("--memory", &input.memory, size::parse_size)?,
-        memory_swap: option("--memory-swap", &input.memory_swap, size::parse_swap)?,
-        cpus: option("--cpus", &input.cpus, size::parse_cpus)?,
-    };
-    limits.validate()?;
-    check_hostname(&input.hostname)?;
-    check_workdir(&input.workdir)?;
-    let rootfs = check_rootfs(&input.rootfs)?;
-    let shm_size = match &input.shm_size {
-        Some(v) => size::parse_size(v).map_err(|e| format!("--shm-size {v:?}: {e}"))?,
-        None => DEFAULT_SHM_SIZE,
-    };
-    let security = security(&input, &rootfs)?;
-    let env = environment(&input.hostname, input.tty, input.env)?;
-    let mut all = input.command.iter().chain(env.iter());
+/// What the kernel's execve would refuse, said before anything starts.
+pub(crate) fn check_strings(command: &[String], env: &[String]) -> Result<(), String> {
+    let mut all = command.iter().chain(env.iter());
     if let Some(bad) = all.clone().find(|s| s.contains('\0')) {
         return Err(format!(
             "argument or variable {bad:?} contains a NUL byte, which cannot be passed to a program"
@@ -102,33 +129,10 @@ pub fn build(input: RunArgs) -> Result<Spec, String> {
             "the command's arguments and environment are {bytes} bytes, over the {MAX_ARGS_BYTES}-byte limit the kernel accepts: pass large data through stdin or a file"
         ));
     }
-    Ok(Spec {
-        rootfs,
-        hostname: input.hostname,
-        env,
-        workdir: input.workdir,
-        tty: input.tty,
-        interactive: input.interactive,
-        command: input.command,
-        limits,
-        cgroup_parent: input.cgroup_parent,
-        stop_timeout: Duration::from_secs(input.stop_timeout),
-        trace: input.trace || std::env::var_os("LAUNCHER_TRACE").is_some_and(|v| v != "0"),
-        shm_size,
-        security,
-    })
+    Ok(())
 }
 
-/// Parses an optional value, naming the option in the error.
-fn option<T>(
-    name: &str,
-    value: &Option<String>,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    value.as_deref().map(|v| parse(v).map_err(|e| format!("{name} {v:?}: {e}"))).transpose()
-}
-
-fn check_hostname(name: &str) -> Result<(), String> {
+pub(crate) fn check_hostname(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > HOST_NAME_MAX {
         return Err(format!(
             "--hostname {name:?}: must be 1 to {HOST_NAME_MAX} bytes long, this is {}",
@@ -183,14 +187,14 @@ fn canonical_dir(path: &str) -> std::io::Result<PathBuf> {
     }
 }
 
-fn check_workdir(dir: &str) -> Result<(), String> {
+pub(crate) fn check_workdir(dir: &str) -> Result<(), String> {
     if !dir.starts_with('/') || dir.contains('\0') {
         return Err(format!("--workdir {dir:?}: must be an absolute path inside the container, e.g. /root"));
     }
     Ok(())
 }
 
-fn check_rootfs(path: &str) -> Result<PathBuf, String> {
+pub(crate) fn check_rootfs(path: &str) -> Result<PathBuf, String> {
     let canonical = canonical_dir(path).map_err(|e| {
         if e.raw_os_error() == Some(libc::ENOTDIR) {
             return format!("rootfs {path}: not a directory: --rootfs takes a root filesystem directory");
@@ -207,60 +211,6 @@ fn check_rootfs(path: &str) -> Result<PathBuf, String> {
     Ok(canonical)
 }
 
-fn security(input: &RunArgs, rootfs: &Path) -> Result<Security, String> {
-    let mut security = Security {
-        caps: caps::effective_set(&input.cap_add, &input.cap_drop)?,
-        no_new_privs: true,
-        seccomp: true,
-        read_only: input.read_only,
-        no_network: match input.net.as_str() {
-            "host" => false,
-            "none" => true,
-            other => return Err(format!("--net {other:?}: use host (the default) or none")),
-        },
-        cgroupns: match input.cgroupns.as_str() {
-            "private" => true,
-            "host" => false,
-            other => return Err(format!("--cgroupns {other:?}: use private (the default) or host")),
-        },
-        volumes: input.volume.iter().map(|v| Volume::parse(v, rootfs)).collect::<Result<_, _>>()?,
-    };
-    for opt in &input.security_opt {
-        match opt.as_str() {
-            "no-new-privileges" | "no-new-privileges=true" => security.no_new_privs = true,
-            "no-new-privileges=false" => security.no_new_privs = false,
-            "seccomp=unconfined" => security.seccomp = false,
-            other => {
-                return Err(format!(
-                    "--security-opt {other:?}: supported are no-new-privileges[=true|false] and seccomp=unconfined"
-                ))
-            }
-        }
-    }
-    Ok(security)
-}
-
-/// A clean environment like docker's: never the host's.
-fn environment(hostname: &str, tty: bool, extra: Vec<String>) -> Result<Vec<String>, String> {
-    let mut env =
-        vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
-    if tty {
-        env.push("TERM=xterm".to_string());
-    }
-    for var in extra {
-        let Some((key, _)) = var.split_once('=') else {
-            return Err(format!("-e {var:?}: expected KEY=VALUE, e.g. -e {var}=1"));
-        };
-        if key.is_empty() {
-            return Err(format!("-e {var:?}: the variable name before '=' is empty"));
-        }
-        let prefix = format!("{key}=");
-        env.retain(|v| !v.starts_with(&prefix));
-        env.push(var);
-    }
-    Ok(env)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,14 +223,6 @@ mod tests {
         for bad in ["", "-a", "a-", "a..b", "a b", "a_b", "ä", &"a".repeat(65)] {
             assert!(check_hostname(bad).is_err(), "{bad:?} accepted");
         }
-    }
-
-    #[test]
-    fn env_overrides_and_rejects() {
-        let env = environment("h", true, vec!["PATH=/x".into(), "A=b=c".into()]).unwrap();
-        assert_eq!(env, ["HOSTNAME=h", "HOME=/root", "TERM=xterm", "PATH=/x", "A=b=c"]);
-        assert!(environment("h", false, vec!["NOEQUALS".into()]).is_err());
-        assert!(environment("h", false, vec!["=v".into()]).is_err());
     }
 
     #[test]

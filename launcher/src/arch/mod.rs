@@ -21,3 +21,10 @@ compile_error!(
 );
 
 pub use imp::*;
+
+/// The kernel's system call names and numbers (generated: scripts/syscall-names.sh).
+#[cfg_attr(target_arch = "x86_64", path = "syscall_names/x86_64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "syscall_names/aarch64.rs")]
+#[cfg_attr(target_arch = "arm", path = "syscall_names/arm.rs")]
+#[cfg_attr(target_arch = "riscv64", path = "syscall_names/riscv64.rs")]
+pub mod syscall_names;

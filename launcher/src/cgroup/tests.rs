@@ -136,6 +136,7 @@ fn v1_create_attach_remove() {
         memory: Some(50 << 20),
         memory_swap: None,
         cpus: Some(Cpus { quota: 50_000, period: 100_000 }),
+        cpu_shares: None,
     };
     let p = plan(&host, &limits.controllers(), None, None).unwrap();
     assert!(p.v2.is_none() || !host.v2_controllers.is_empty(), "unexpected v2 plan: {p:?}");

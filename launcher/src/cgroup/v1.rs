@@ -119,6 +119,9 @@ pub(super) fn create(cg: &mut Cgroup, place: &Place, name: &str, limits: &Limits
                 cg.memory = Some((leaf.clone(), false, m));
             }
             Controller::Cpu => {
+                if let Some(shares) = limits.cpu_shares {
+                    write_file(&leaf.join("cpu.shares"), &shares.to_string())?;
+                }
                 let Some(c) = limits.cpus else { continue };
                 let quota = leaf.join("cpu.cfs_quota_us");
                 if !quota.exists() {

@@ -240,6 +240,11 @@ pub(super) fn write_limits(leaf: &Path, limits: &Limits) -> Result<(), String> {
             Err(e) => return Err(write_error(&swap, &value, &e)),
         }
     }
+    if let Some(shares) = limits.cpu_shares {
+        // The kernel's and runc's mapping of v1's 2..262144 onto 1..10000.
+        let weight = 1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142;
+        write_file(&leaf.join("cpu.weight"), &weight.to_string())?;
+    }
     if let Some(c) = limits.cpus {
         let file = leaf.join("cpu.max");
         if !file.exists() {

@@ -208,11 +208,9 @@ impl Dir {
             }
             _ => format!("read {}: {e}", file.display()),
         })?;
-        serde_json::from_slice(&text)
-            .ok()
-            .as_ref()
-            .and_then(State::from_json)
-            .ok_or_else(|| format!("{}: not a state file of this launcher: `delete --force` it", file.display()))
+        serde_json::from_slice(&text).ok().as_ref().and_then(State::from_json).ok_or_else(|| {
+            format!("{}: not a state file of this launcher: `delete --force` it", file.display())
+        })
     }
 
     /// Writes state.json whole, by rename, so that no reader sees half of it.
@@ -220,7 +218,8 @@ impl Dir {
         let tmp = self.path.join("state.json.tmp");
         let file = self.path.join("state.json");
         let write = || -> std::io::Result<()> {
-            let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            let mut f =
+                fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
             f.write_all(state.to_json().to_string().as_bytes())?;
             fs::rename(&tmp, &file)
         };
