@@ -174,19 +174,54 @@ mounts_since() {
     mounts_snapshot | comm -13 "$1" -
 }
 
-# Processes of this pid namespace that are not the harness (PID 1, the shell
-# asking, and its children such as this ps) and not KEEP_PIDS (daemons that
-# the engine section started, with their children). Prints "pid ppid cmd".
+# Processes of this pid namespace that nobody waits for: whatever outlives
+# the command that made it is reparented to PID 1 (the harness; there is no
+# subreaper in between), so these are the children of PID 1 that are not the
+# harness itself (the shell asking and its ancestors) nor KEEP_PIDS (the
+# daemons a section started), with all their descendants. Prints "pid ppid
+# args" lines.
 leftover_processes() {
-    local me=$BASHPID
-    ps -e -o pid=,ppid=,args= | awk -v me="$me" -v keep=" ${KEEP_PIDS:-} " '
-        { pid = $1; ppid = $2 }
-        pid == 1 || pid == me || ppid == me { next }
-        index(keep, " " pid " ") || index(keep, " " ppid " ") { next }
-        { print }'
+    ps -e -o pid=,ppid=,args= | awk -v me="$BASHPID" -v keep=" ${KEEP_PIDS:-} " '
+        { pid = $1; parent[pid] = $2; line[pid] = $0; order[NR] = pid }
+        END {
+            for (p = me; p != "" && p > 1; p = parent[p]) harness[p] = 1
+            for (i = 1; i <= NR; i++) {
+                p = order[i]
+                if (parent[p] == 1 && !(p in harness) && !index(keep, " " p " ")) left[p] = 1
+            }
+            do {
+                grew = 0
+                for (i = 1; i <= NR; i++) {
+                    p = order[i]
+                    if (!(p in left) && (parent[p] in left)) { left[p] = 1; grew = 1 }
+                }
+            } while (grew)
+            for (i = 1; i <= NR; i++) if (order[i] in left) print line[order[i]]
+        }'
+}
+
+# processes_since PIDS: the leftover processes that are not among PIDS (an
+# earlier `leftover_pids`): what a case added, not what an earlier one left.
+leftover_pids() { leftover_processes | awk '{ print $1 }' | tr '\n' ' '; }
+processes_since() {
+    local now
+    now=$(leftover_processes)
+    printf '%s\n' "$now" | awk -v old=" $1 " 'NF && !index(old, " " $1 " ")'
 }
 
 no_leftover_processes() { [ -z "$(leftover_processes)" ]; }
+
+# kill_leftovers: SIGKILL to every leftover process (after a case reported
+# them), so that one failure does not fail every check after it.
+kill_leftovers() {
+    local pids
+    pids=$(leftover_pids)
+    [ -n "$pids" ] || return 0
+    log "killing what was left: $pids"
+    kill -KILL $pids 2>/dev/null
+    wait_for 10 no_leftover_processes
+    return 0
+}
 
 # Every engine is told to put its containers' cgroups below a parent of this
 # run's own (CG_PREFIX-podman, -docker, -ctr, -bundle), so that other users of
@@ -227,6 +262,7 @@ check_clean_case() {
     cgroups=$(leaked_cgroups)
     mounts=$(mounts_since "$1")
     [ -z "$procs$cgroups$mounts" ] && return 0
+    kill_leftovers
     WHY="left behind:"
     [ -n "$procs" ] && WHY+=" processes [$(printf '%s' "$procs" | tr '\n' ';' | cut -c1-600)]"
     [ -n "$cgroups" ] && WHY+=" cgroups [$(printf '%s' "$cgroups" | tr '\n' ' ' | cut -c1-600)]"

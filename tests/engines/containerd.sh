@@ -170,14 +170,19 @@ ctr_kill_attached() {
 # run --rm leaves no container, runtime state, cgroup or mount.
 ctr_rm_leaves_nothing() {
     local before=$CTRD_DIR/mounts-before-rm left
+    local procs_before
+    procs_before=$(leftover_pids)
     mounts_snapshot >"$before"
     run "${CTR_RUN[@]}" --rm "$CTR_IMG" le-c-rm true
     want_rc 0 || return 1
     ctr_gone le-c-rm || return 1
     left=$(mounts_since "$before")
     want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
-    wait_for 5 no_leftover_processes
-    left=$(leftover_processes)
+    left=$(processes_since "$procs_before")
+    if [ -n "$left" ]; then
+        sleep 1 # a process that is exiting may need a moment
+        left=$(processes_since "$procs_before")
+    fi
     want "processes left: $(oneline "$left")" [ -z "$left" ]
 }
 

@@ -136,6 +136,8 @@ docker_rm_force() {
 # --rm leaves no container, runtime state, cgroup, mount or process.
 docker_rm_leaves_nothing() {
     local before=$DOCKERD_DIR/mounts-before-rm id root left
+    local procs_before
+    procs_before=$(leftover_pids)
     mounts_snapshot >"$before"
     rm -f "$DOCKERD_DIR/cid"
     run "${DK_RUN[@]}" --rm --cidfile "$DOCKERD_DIR/cid" "$DK_IMG" true
@@ -154,8 +156,11 @@ docker_rm_leaves_nothing() {
     want "cgroups left: $(oneline "$left")" [ -z "$left" ] || return 1
     left=$(mounts_since "$before")
     want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
-    wait_for 5 no_leftover_processes
-    left=$(leftover_processes)
+    left=$(processes_since "$procs_before")
+    if [ -n "$left" ]; then
+        sleep 1 # a process that is exiting may need a moment
+        left=$(processes_since "$procs_before")
+    fi
     want "processes left: $(oneline "$left")" [ -z "$left" ]
 }
 

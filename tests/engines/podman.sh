@@ -261,6 +261,8 @@ podman_kill_signal() {
 # --rm leaves no container, runtime state, cgroup, mount or process.
 podman_rm_leaves_nothing() {
     local before=$PODMAN_DIR/mounts-before-rm id root left
+    local procs_before
+    procs_before=$(leftover_pids)
     mounts_snapshot >"$before"
     rm -f "$PODMAN_DIR/cid"
     run "${PMR[@]}" --rm --cidfile "$PODMAN_DIR/cid" "$IMG" true
@@ -277,8 +279,11 @@ podman_rm_leaves_nothing() {
     want "cgroups left: $(oneline "$left")" [ -z "$left" ] || return 1
     left=$(mounts_since "$before")
     want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
-    wait_for 5 no_leftover_processes
-    left=$(leftover_processes)
+    left=$(processes_since "$procs_before")
+    if [ -n "$left" ]; then
+        sleep 1 # a process that is exiting may need a moment
+        left=$(processes_since "$procs_before")
+    fi
     want "processes left: $(oneline "$left")" [ -z "$left" ]
 }
 
