@@ -296,13 +296,13 @@ bundle_exec() {
 }
 
 section_bundle() {
-    local mounts_before=$W/bundle-mounts-before
+    local before=$W/bundle-before
     BUNDLE_DIR=$W/bundle
     BUNDLE_ROOT=$W/bundle/state
     BND=("$RT" --root "$BUNDLE_ROOT")
     BUNDLE_CGROUP_PARENT=$CG_PREFIX-bundle
     mkdir -p "$BUNDLE_DIR" "$BUNDLE_ROOT"
-    mounts_snapshot >"$mounts_before"
+    snapshot "$before"
     cp -a "$ROOTFS" "$BUNDLE_DIR/rootfs"
 
     tcase bundle.spec bundle_spec
@@ -336,5 +336,5 @@ section_bundle() {
     # Whatever a failed case left: force it away before the final check.
     local id
     for id in $("${BND[@]}" list -q 2>/dev/null); do "${BND[@]}" delete --force "$id" >/dev/null 2>&1; done
-    check_clean bundle "$mounts_before"
+    check_clean bundle "$before"
 }

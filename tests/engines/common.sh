@@ -248,8 +248,17 @@ leaked_cgroups() {
     our_cgroups | grep -Ev "/$CG_PREFIX-[^/]*(/conmon)?\$"
 }
 
-# check_clean SECTION MOUNTS_BEFORE: a case that fails if the section left
-# processes, container cgroups or mounts behind.
+# snapshot FILE: what is there before a section (mounts in FILE.mounts,
+# container cgroups in FILE.cgroups), for check_clean.
+snapshot() {
+    mounts_snapshot >"$1.mounts"
+    leaked_cgroups >"$1.cgroups"
+}
+
+# check_clean SECTION SNAPSHOT: a case that fails if the section left
+# processes, container cgroups or mounts behind. What it reports is then
+# removed (processes killed, cgroups removed), so that one failure does not
+# fail the checks after it.
 check_clean() {
     local section=$1 before=$2
     tcase "$section.nothing-left" check_clean_case "$before"
@@ -259,10 +268,11 @@ check_clean_case() {
     # Processes that are exiting need a moment to be reaped.
     wait_for 5 no_leftover_processes || true
     procs=$(leftover_processes)
-    cgroups=$(leaked_cgroups)
-    mounts=$(mounts_since "$1")
+    cgroups=$(leaked_cgroups | comm -13 "$1.cgroups" -)
+    mounts=$(mounts_since "$1.mounts")
     [ -z "$procs$cgroups$mounts" ] && return 0
     kill_leftovers
+    printf '%s\n' "$cgroups" | sort -r | while read -r dir; do [ -n "$dir" ] && rmdir "$dir" 2>/dev/null; done
     WHY="left behind:"
     [ -n "$procs" ] && WHY+=" processes [$(printf '%s' "$procs" | tr '\n' ';' | cut -c1-600)]"
     [ -n "$cgroups" ] && WHY+=" cgroups [$(printf '%s' "$cgroups" | tr '\n' ' ' | cut -c1-600)]"

@@ -187,11 +187,11 @@ ctr_rm_leaves_nothing() {
 }
 
 section_containerd() {
-    local mounts_before=$W/containerd-mounts-before id
+    local before=$W/containerd-before id
     for id in containerd ctr containerd-shim-runc-v2; do
         command -v "$id" >/dev/null 2>&1 || { cannot_run containerd "$id is not installed (apt-get install containerd)"; return; }
     done
-    mounts_snapshot >"$mounts_before"
+    snapshot "$before"
     SECTION_CLEANUPS+=(containerd_stop)
     tcase containerd.start-daemon containerd_start || return
     tcase containerd.import-image containerd_import || return
@@ -214,5 +214,5 @@ section_containerd() {
         "${CTR[@]}" containers delete "$id" >/dev/null 2>&1
     done
     containerd_stop
-    check_clean containerd "$mounts_before"
+    check_clean containerd "$before"
 }

@@ -165,11 +165,11 @@ docker_rm_leaves_nothing() {
 }
 
 section_docker() {
-    local mounts_before=$W/docker-mounts-before tool
+    local before=$W/docker-before tool
     for tool in dockerd docker; do
         command -v "$tool" >/dev/null 2>&1 || { cannot_run docker "$tool is not installed (apt-get install docker.io)"; return; }
     done
-    mounts_snapshot >"$mounts_before"
+    snapshot "$before"
     SECTION_CLEANUPS+=(docker_stop)
     tcase docker.start-daemon docker_start || return
     tcase docker.import-image docker_import || return
@@ -187,5 +187,5 @@ section_docker() {
 
     "${DK[@]}" ps -aq 2>/dev/null | xargs -r "${DK[@]}" rm -f >/dev/null 2>&1
     docker_stop
-    check_clean docker "$mounts_before"
+    check_clean docker "$before"
 }

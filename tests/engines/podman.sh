@@ -288,13 +288,13 @@ podman_rm_leaves_nothing() {
 }
 
 section_podman() {
-    local mounts_before=$W/podman-mounts-before
+    local before=$W/podman-before
     command -v podman >/dev/null 2>&1 || { cannot_run podman "podman is not installed (apt-get install podman)"; return; }
     tcase podman.import-image podman_import || return
     # The first run makes podman's own lasting state (its /run/netns, the
     # network's bridge); the leftovers check starts after it.
     tcase podman.exit-0 podman_rc 0 "$IMG" true
-    mounts_snapshot >"$mounts_before"
+    snapshot "$before"
     tcase podman.exit-3 podman_rc 3 "$IMG" /bin/sh -c 'exit 3'
     tcase podman.exit-127-missing-command podman_missing_command
     tcase podman.exit-137-killed podman_run_killed
@@ -317,5 +317,5 @@ section_podman() {
     # Containers a failed case left: removed, so the check below sees what
     # the runtime left, not what podman still holds.
     "${PM[@]}" rm -af -t 0 >/dev/null 2>&1
-    check_clean podman "$mounts_before"
+    check_clean podman "$before"
 }

@@ -118,9 +118,9 @@ rootless_cleanup() {
 }
 
 section_rootless() {
-    local mounts_before=$W/rootless-mounts-before
+    local before=$W/rootless-before
     command -v podman >/dev/null 2>&1 || { cannot_run rootless "podman is not installed (apt-get install podman)"; return; }
-    mounts_snapshot >"$mounts_before"
+    snapshot "$before"
     tcase rootless.user-with-subordinate-ids rootless_user || return
     SECTION_CLEANUPS+=(rootless_cleanup)
     tcase rootless.import-image rootless_setup || return
@@ -132,5 +132,5 @@ section_rootless() {
     tcase rootless.exec rootless_exec
     tcase rootless.rm-leaves-nothing rootless_rm_leaves_nothing
     rootless_cleanup
-    check_clean rootless "$mounts_before"
+    check_clean rootless "$before"
 }
