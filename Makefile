@@ -17,7 +17,7 @@ CARGO_FOR_ARCH := $(CARGO)$(if $(RUST_TOOLCHAIN), +$(RUST_TOOLCHAIN))
 BIN    := target/$(TARGET)/release/launcher
 
 .DEFAULT_GOAL := help
-.PHONY: help toolchain build dist rootfs run test test-vm test-vm-kernels bench-smoke bench lint cgroup install clean
+.PHONY: help toolchain build dist rootfs run test test-vm test-vm-kernels test-engines bench-smoke bench lint cgroup install clean
 
 help:
 	@echo 'launcher: a minimal, fast Linux container runtime'
@@ -33,6 +33,8 @@ help:
 	@echo '  make test         cargo tests, the VM tests of every architecture, a quick benchmark'
 	@echo '  make test-vm [ARCH=...]  the tests in a qemu guest of ARCH with pure cgroup v2'
 	@echo '  make test-vm-kernels  the tests on Linux 5.10, without user namespaces, in 96 MiB (x86_64) and 64 MiB (aarch64)'
+	@echo '  make test-engines [RUNTIME=/abs/path] [ENGINES="bundle podman rootless containerd docker"]'
+	@echo '                    podman, containerd and docker drive RUNTIME (default: the launcher); as root'
 	@echo '  make bench        compare start-up time with crun, runc, bwrap, ...'
 	@echo '  make bench-smoke  a short benchmark run (part of make test)'
 	@echo '  make lint         cargo fmt --check and clippy -D warnings'
@@ -85,6 +87,18 @@ test-vm-kernels: toolchain
 	ARCH=x86_64 VM_APPEND=sysctl.user.max_user_namespaces=0 scripts/test-vm.sh
 	ARCH=x86_64 VM_MEMORY=96M scripts/test-vm.sh
 	ARCH=aarch64 VM_MEMORY=64M scripts/test-vm.sh
+
+# podman (rootful and rootless), containerd and docker drive an OCI runtime,
+# and the runtime's own verbs are checked on a bare bundle (tests/engines/).
+# RUNTIME defaults to the launcher built here; RUNTIME=/usr/sbin/runc checks
+# the harness itself. ENGINES picks sections. Needs root and the engines
+# (.ci/run installs them).
+ifeq ($(origin RUNTIME),undefined)
+RUNTIME := $(CURDIR)/$(BIN)
+ENGINES_BUILD := build
+endif
+test-engines: $(ENGINES_BUILD)
+	tests/engines/run.sh --runtime '$(abspath $(RUNTIME))' $(ENGINES)
 
 bench-smoke: build
 	bench/bench.sh --smoke
