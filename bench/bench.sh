@@ -10,7 +10,7 @@
 # Needs root: rootful contenders, crun/runc, cgroups, and a user for the rootless case.
 # Environment: BENCH_WORK=DIR puts the work tree elsewhere (it must be reachable by
 # the unprivileged user launcher-bench), BENCH_RUNS=N (default 60) start-up runs,
-# BENCH_PODMAN_PER_ROUND=N (default 2) podman runs per round.
+# BENCH_PODMAN_PER_ROUND=N (default 3) podman runs per round.
 set -eu
 
 prog=bench.sh
@@ -225,7 +225,7 @@ oci_all="cycle-launcher cycle-crun cycle-runc podman-launcher podman-crun podman
 all_contenders="$startup_all $oci_all"
 # BENCH_CONTENDERS="floor crun" measures a subset (for working on the bench itself).
 contenders=${BENCH_CONTENDERS:-$all_contenders}
-startup_contenders= cycle_contenders= podman_contenders=
+startup_contenders='' cycle_contenders='' podman_contenders=''
 for name in $contenders; do
     case $name in
     cycle-*) cycle_contenders="$cycle_contenders $name" ;;
@@ -426,7 +426,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 per_round=${BENCH_PER_ROUND:-5}
 rounds=$(((runs + per_round - 1) / per_round))
 runs=$((rounds * per_round))
-podman_per_round=${BENCH_PODMAN_PER_ROUND:-2}
+podman_per_round=${BENCH_PODMAN_PER_ROUND:-3}
 podman_runs=$((rounds * podman_per_round))
 
 # time_round FILE RUNS WARMUP NAME...: one hyperfine call that times each
