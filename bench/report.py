@@ -530,6 +530,11 @@ def oci_section(cycle_results, podman_results, meta):
         "than crun and runc, not less.",
         "- crun runs in the same private mount namespace as every other contender (the hybrid-cgroup workaround "
         "above); podman and conmon run there too.",
+        "- In the podman rows, podman's own work (its Go start-up, storage, the container's spec, conmon, before it "
+        "first calls the runtime and after the last call) is most of each run and the same whatever the runtime; "
+        "it also varies the most with other work on the machine. The runtime's own calls (create, start, delete) "
+        "are a few to a few tens of milliseconds of it. Read the medians with the pair share beside them: near 50% "
+        "means this run could not tell the runtimes apart end to end.",
         "",
     ]
 
