@@ -5,9 +5,12 @@
 #   bench/bench.sh --smoke   a few checked runs of every contender, no files; < 1 min
 #
 # Every contender runs /bin/true from ONE shared busybox rootfs (bench/work/rootfs).
+# The OCI rows time launcher, crun and runc as OCI runtimes: a bundle's create,
+# start, wait and delete (bench/oci/cycle.c), and `podman run --rm` with each.
 # Needs root: rootful contenders, crun/runc, cgroups, and a user for the rootless case.
 # Environment: BENCH_WORK=DIR puts the work tree elsewhere (it must be reachable by
-# the unprivileged user launcher-bench), BENCH_RUNS=N (default 60) start-up runs.
+# the unprivileged user launcher-bench), BENCH_RUNS=N (default 60) start-up runs,
+# BENCH_PODMAN_PER_ROUND=N (default 3) podman runs per round.
 set -eu
 
 prog=bench.sh
@@ -68,6 +71,7 @@ need musl-gcc musl-tools
 need unshare util-linux
 need setpriv util-linux
 need strace strace
+need podman podman
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs="$need_pkgs libc6-dev"
 if [ -n "$need_pkgs" ]; then
     command -v apt-get >/dev/null 2>&1 || die "missing:$need_pkgs; install them (no apt-get here)"
@@ -96,6 +100,13 @@ floor=$work/bin/floor
 floor_same=$work/bin/floor-same
 floor_config=$work/bin/floor.config
 "$here/floor/build.sh" "$work/bin" || die "bench/floor/build.sh $work/bin failed (its reason is above)"
+
+note "building the OCI cycle driver (bench/oci/cycle.c)"
+# Static musl like the floors: its own exec is one small part of every cycle.
+cycle=$work/bin/cycle
+musl-gcc -O2 -static -s -Wall -Wextra -Werror -o "$cycle.tmp" "$here/oci/cycle.c" ||
+    die "musl-gcc $here/oci/cycle.c failed"
+mv -f "$cycle.tmp" "$cycle"
 
 # ---------------------------------------------------------------- rootfs
 if [ ! -x "$rootfs/bin/sh" ]; then
@@ -148,10 +159,81 @@ for limits in no yes; do
     bundle "smoke-$limits" "$limits" /bin/sh -c "$check"
 done
 
+# ---------------------------------------------------------------- OCI runtimes
+# The OCI rows: each runtime drives the same bundles (config.json from
+# oci/config.py, with the pids and memory limits: runc as root always makes
+# cgroups, so the one setting all three can share is cgroupfs with limits),
+# each with a state directory of its own.
+crun_path=$(command -v crun)
+runc_path=$(command -v runc)
+oci_root=$work/oci-root
+mkdir -p "$oci_root"
+
+# podman, rootful, kept apart from any other podman on the machine: its images
+# and containers in $work/podman (vfs: no overlay mounts), its run-time state
+# in a directory of /run (a tmpfs: podman expects that state to vanish with a
+# reboot), cgroupfs (no systemd here), a file for its events, and lowered
+# default rlimits: root here lacks CAP_SYS_RESOURCE, so podman's default
+# (raised nofile and nproc) makes every runtime fail with EPERM.
+podman_dir=$work/podman
+podman_run=/run/launcher-bench-podman
+podman_image=localhost/launcher-bench-busybox:latest
+export CONTAINERS_CONF="$podman_dir/containers.conf" CONTAINERS_STORAGE_CONF="$podman_dir/storage.conf"
+podman_ready=
+podman_setup() {
+    [ -z "$podman_ready" ] || return 0
+    mkdir -p "$podman_dir" "$podman_run"
+    cat >"$CONTAINERS_CONF" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$podman_dir/events.log"
+tmp_dir = "$podman_run/tmp"
+
+[network]
+network_config_dir = "$podman_dir/networks"
+EOF
+    cat >"$CONTAINERS_STORAGE_CONF" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$podman_dir/root"
+runroot = "$podman_run/runroot"
+EOF
+    # The image is the shared rootfs (with its marker), imported once.
+    if ! podman --root "$podman_dir/root" --runroot "$podman_run/runroot" image exists "$podman_image"; then
+        note "podman: importing $rootfs as $podman_image"
+        tar -C "$rootfs" --numeric-owner -cf "$podman_dir/rootfs.tar" . || die "cannot make $podman_dir/rootfs.tar"
+        podman --root "$podman_dir/root" --runroot "$podman_run/runroot" import \
+            --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+            "$podman_dir/rootfs.tar" "$podman_image" >"$podman_dir/import.log" 2>&1 ||
+            { cat "$podman_dir/import.log" >&2; die "podman import of $rootfs failed (its output is above)"; }
+        rm -f "$podman_dir/rootfs.tar"
+    fi
+    podman_ready=1
+}
+# podman RUNTIME: the start of a `podman run` command line with that runtime.
+podman_cmd() {
+    echo "podman --root $podman_dir/root --runroot $podman_run/runroot --runtime $1 run --rm --network none $podman_image"
+}
+
 # ---------------------------------------------------------------- contenders
-all_contenders="exec setpriv floor floor-same unshare bwrap launcher launcher-rootless launcher-limits crun crun-limits runc runc-limits"
+startup_all="exec setpriv floor floor-same unshare bwrap launcher launcher-rootless launcher-limits crun crun-limits runc runc-limits"
+oci_all="cycle-launcher cycle-crun cycle-runc podman-launcher podman-crun podman-runc"
+all_contenders="$startup_all $oci_all"
 # BENCH_CONTENDERS="floor crun" measures a subset (for working on the bench itself).
 contenders=${BENCH_CONTENDERS:-$all_contenders}
+startup_contenders='' cycle_contenders='' podman_contenders=''
+for name in $contenders; do
+    case $name in
+    cycle-*) cycle_contenders="$cycle_contenders $name" ;;
+    podman-*) podman_contenders="$podman_contenders $name" ;;
+    *) startup_contenders="$startup_contenders $name" ;;
+    esac
+done
+[ -z "$podman_contenders" ] || podman_setup
 
 # cmd NAME KIND ID: the command line (for `eval set --` and hyperfine -N) of
 # contender NAME running payload KIND (true, sleep, smoke) as container ID.
@@ -178,6 +260,13 @@ cmd() {
     crun-limits) echo "crun --cgroup-manager=cgroupfs run --bundle $bundles/$2-yes $3" ;;
     runc) echo "runc run --bundle $bundles/$2-no $3" ;;
     runc-limits) echo "runc run --bundle $bundles/$2-yes $3" ;;
+    # cycle RUNTIME ROOT BUNDLE ID [GLOBAL-OPTION...]
+    cycle-launcher) echo "$cycle $launcher $oci_root/launcher $bundles/$2-yes $3" ;;
+    cycle-crun) echo "$cycle $crun_path $oci_root/crun $bundles/$2-yes $3 --cgroup-manager=cgroupfs" ;;
+    cycle-runc) echo "$cycle $runc_path $oci_root/runc $bundles/$2-yes $3" ;;
+    podman-launcher) echo "$(podman_cmd "$launcher") $payload" ;;
+    podman-crun) echo "$(podman_cmd "$crun_path") $payload" ;;
+    podman-runc) echo "$(podman_cmd "$runc_path") $payload" ;;
     *) die "internal: unknown contender $1" ;;
     esac
 }
@@ -186,7 +275,7 @@ cmd() {
 expect() {
     case $1 in
     exec | setpriv) echo none ;;     # baselines, not containers: only /bin/true
-    *-limits) echo cgroup ;;         # a container in cgroups of its own
+    *-limits | cycle-*) echo cgroup ;; # a container in cgroups of its own
     launcher | launcher-rootless | floor-same) echo hardened ;; # docker's defaults inside
     *) echo container ;;
     esac
@@ -261,6 +350,17 @@ smoke_one() {
         echo "$output" | sed 's/^/    /'
         return 1
     fi
+    case $name in
+    cycle-*)
+        # delete removed the container's state (cycle checked that every
+        # process of it has ended).
+        state=$oci_root/${name#cycle-}/bench-smoke-$name
+        if [ -e "$state" ]; then
+            echo "the runtime's state $state is still there after delete"
+            return 1
+        fi
+        ;;
+    esac
     return 0
 }
 
@@ -268,7 +368,10 @@ if [ "$smoke" = 1 ]; then
     passed=0 failed=0
     for name in $contenders; do
         i=0 ok=1
-        while [ $i -lt 3 ]; do
+        # podman takes most of a second a run: once is enough to prove it works.
+        tries=3
+        case $name in podman-*) tries=1 ;; esac
+        while [ $i -lt $tries ]; do
             if ! why=$(smoke_one "$name"); then
                 echo "FAIL $name (run $((i + 1))): $why"
                 ok=0
@@ -323,33 +426,73 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 per_round=${BENCH_PER_ROUND:-5}
 rounds=$(((runs + per_round - 1) / per_round))
 runs=$((rounds * per_round))
-note "start-up + teardown of /bin/true: hyperfine, $runs runs each, interleaved: $rounds rounds of $per_round runs of every contender"
-rm -f "$out"/startup-*.json
-order=$contenders
-for round in $(seq -w 1 "$rounds"); do
+podman_per_round=${BENCH_PODMAN_PER_ROUND:-3}
+podman_runs=$((rounds * podman_per_round))
+
+# time_round FILE RUNS WARMUP NAME...: one hyperfine call that times each
+# NAME's command RUNS times, in the order given, exported to FILE.
+time_round() {
+    tr_file=$1 tr_runs=$2 tr_warmup=$3
+    shift 3
+    tr_names=$*
     set --
-    for name in $order; do
-        set -- "$@" -n "$name" "$(cmd "$name" true "bench-$name")"
+    for tr_name in $tr_names; do
+        set -- "$@" -n "$tr_name" "$(cmd "$tr_name" true "bench-$tr_name")"
     done
-    warmup=1
-    [ "$round" -gt 1 ] || warmup=5
-    hyperfine -N --style none --warmup "$warmup" --runs "$per_round" \
-        --export-json "$out/startup-$round.json" "$@" 2>"$out/hyperfine.log" ||
-        { cat "$out/hyperfine.log" >&2; die "hyperfine round $round failed (its output is above)"; }
-    # The first contender goes last next round.
-    set -- $order
-    first=$1
+    hyperfine -N --style none --warmup "$tr_warmup" --runs "$tr_runs" \
+        --export-json "$tr_file" "$@" 2>"$out/hyperfine.log" ||
+        { cat "$out/hyperfine.log" >&2; die "hyperfine failed for $tr_file (its output is above)"; }
+}
+# rotate LIST: the first goes last.
+rotate() {
+    set -- $1
+    [ $# -gt 0 ] || return 0
+    rot_first=$1
     shift
-    order="$* $first"
-done
+    echo "$* $rot_first"
+}
+
+rm -f "$out"/startup-*.json "$out"/cycle-*.json "$out"/podman-*.json
+if [ -n "$startup_contenders" ]; then
+    note "start-up + teardown of /bin/true: hyperfine, $runs runs each, interleaved: $rounds rounds of $per_round runs of every contender"
+    order=$startup_contenders
+    for round in $(seq -w 1 "$rounds"); do
+        warmup=1
+        [ "$round" -gt 1 ] || warmup=5
+        time_round "$out/startup-$round.json" "$per_round" "$warmup" $order
+        order=$(rotate "$order")
+    done
+fi
+
+# The OCI rows in rounds of their own (their times are of another scale): in
+# each round the bundle cycles, then podman, each set in a rotating order.
+if [ -n "$cycle_contenders$podman_contenders" ]; then
+    note "OCI: bundle cycle ($runs runs each) and podman run --rm ($podman_runs runs each), interleaved in $rounds rounds"
+    cycle_order=$cycle_contenders podman_order=$podman_contenders
+    for round in $(seq -w 1 "$rounds"); do
+        if [ -n "$cycle_order" ]; then
+            warmup=1
+            [ "$round" -gt 1 ] || warmup=5
+            time_round "$out/cycle-$round.json" "$per_round" "$warmup" $cycle_order
+            cycle_order=$(rotate "$cycle_order")
+        fi
+        if [ -n "$podman_order" ]; then
+            warmup=0
+            [ "$round" -gt 1 ] || warmup=2
+            time_round "$out/podman-$round.json" "$podman_per_round" "$warmup" $podman_order
+            podman_order=$(rotate "$podman_order")
+        fi
+    done
+fi
 for name in $contenders; do
     printf '%s\t%s\n' "$name" "$(cmd "$name" true "bench-$name")"
 done | sed -e "s|$rootfs|ROOTFS|g" -e "s|$bundles|B|g" -e "s|$work/bin/|bench/work/bin/|g" \
-    -e "s|--reuid=$bench_uid --regid=$bench_gid|--reuid=U --regid=G|g" >"$out/commands.tsv"
+    -e "s|--reuid=$bench_uid --regid=$bench_gid|--reuid=U --regid=G|g" -e "s|$oci_root|R|g" \
+    -e "s|$podman_dir|P|g" -e "s|$podman_run|Q|g" >"$out/commands.tsv"
 
 note "throughput: 100 containers in a row, and 10 at a time"
 : >"$out/throughput.tsv"
-for name in $contenders; do
+for name in $startup_contenders; do
     for par in 1 10; do
         eval "set -- $(cmd "$name" true "bench-$name-{}")"
         start=$(date +%s%N)
@@ -363,7 +506,7 @@ done
 
 note "peak RSS of each runtime while its container runs sleep 1 (3 runs)"
 : >"$out/rss.tsv"
-for name in $contenders; do
+for name in $startup_contenders; do
     [ "$name" = setpriv ] && continue
     for i in 1 2 3; do
         eval "set -- $(cmd "$name" sleep "bench-rss-$name")"
@@ -401,6 +544,7 @@ size_of floor "$floor"
 size_of floor-same "$floor_same"
 size_of crun "$(command -v crun)"
 size_of runc "$(command -v runc)"
+size_of "cycle (bench/oci/cycle.c)" "$cycle"
 size_of bwrap "$(command -v bwrap)"
 if command -v tini-static >/dev/null 2>&1; then
     size_of tini-static "$(command -v tini-static)"
@@ -435,6 +579,10 @@ size_of "launcher-init (unstripped, for the table of functions)" "$init_unstripp
     echo "runs=$runs"
     echo "rounds=$rounds"
     echo "per_round=$per_round"
+    echo "podman_runs=$podman_runs"
+    echo "podman_per_round=$podman_per_round"
+    echo "podman=$(podman --version)"
+    echo "conmon=$(conmon --version | head -n 1)"
     echo "top=$top"
     echo "load_before=$load_before"
     echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
