@@ -30,7 +30,7 @@ help:
 	@echo '                    static release binary: target/TARGET/release/launcher'
 	@echo '  make dist         dist/launcher-VERSION-ARCH for every architecture, SHA256SUMS'
 	@echo '  make rootfs       Alpine mini root filesystem in $$ROOTFS (busybox one offline)'
-	@echo '  make test         cargo tests, the VM tests of every architecture, a quick benchmark'
+	@echo '  make test         cargo tests, the VM tests of every architecture, the engines, a quick benchmark'
 	@echo '  make test-vm [ARCH=...]  the tests in a qemu guest of ARCH with pure cgroup v2'
 	@echo '  make test-vm-kernels  the tests on Linux 5.10, without user namespaces, in 96 MiB (x86_64) and 64 MiB (aarch64)'
 	@echo '  make test-engines [RUNTIME=/abs/path] [ENGINES="bundle podman rootless containerd docker"]'
@@ -73,6 +73,7 @@ test: toolchain
 	$(CARGO) test --release
 	$(foreach arch,$(ARCHES),$(MAKE) test-vm ARCH=$(arch) &&) true
 	$(MAKE) test-vm-kernels
+	$(MAKE) test-engines
 	$(MAKE) bench-smoke
 
 test-vm: toolchain

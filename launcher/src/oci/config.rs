@@ -410,11 +410,15 @@ fn mount(m: &Value, field: &str, rootfs: &Path) -> Result<Mount, String> {
     let kind = string(&m["type"], &format!("{field}.type"))?.unwrap_or("");
     let options = strings(&m["options"], &format!("{field}.options"))?;
     let dest_clean = dest.trim_end_matches('/');
+    // init makes these itself, whatever the config makes them of (rootless
+    // configs bind the host's /sys): mounting the config's over them would
+    // undo init's read-only /sys and masks.
+    if ["/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup"].contains(&dest_clean) {
+        return Ok(Mount::Kernel);
+    }
     let is_bind = kind == "bind" || options.iter().any(|o| o == "bind" || o == "rbind");
     if !is_bind {
         return match (dest_clean, kind) {
-            ("/proc", "proc") | ("/dev", "tmpfs") | ("/dev/pts", "devpts") | ("/sys", "sysfs") => Ok(Mount::Kernel),
-            ("/sys/fs/cgroup", "cgroup" | "cgroup2") => Ok(Mount::Kernel),
             ("/dev/shm", "tmpfs") => {
                 let size = options.iter().find_map(|o| o.strip_prefix("size="));
                 size.map(crate::size::parse_size).transpose().map(Mount::Shm).map_err(|e| format!("{field}.options size: {e}"))

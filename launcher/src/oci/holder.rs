@@ -61,23 +61,29 @@ pub fn spawn(listener: UnixListener, channel: OwnedFd, join: Vec<u8>, dir: &Path
             drop(null);
             // Nothing of the engine's but what we hold: it may wait for the
             // descriptors it gave `create` to close.
-            let keep = [listener.as_raw_fd(), channel.as_raw_fd()];
-            for fd in 3..1024 {
-                if !keep.contains(&fd) {
-                    // SAFETY: close takes no pointers; unknown fds fail harmlessly.
-                    unsafe { libc::close(fd) };
-                }
-            }
+            let mut keep = [listener.as_raw_fd(), channel.as_raw_fd()];
+            keep.sort();
+            close_all_but(&keep);
             let code = match hold(&listener, &channel, &join) {
                 Ok(()) => 0,
-                Err(e) => {
-                    let _ = std::fs::write(dir.join(FAILURE), e);
-                    1
-                }
+                // Where `delete` has removed the directory, nobody asks.
+                Err(e) => std::fs::write(dir.join(FAILURE), e).map_or(0, |()| 1),
             };
             std::process::exit(code)
         }
         _ => Ok(()),
+    }
+}
+
+/// Closes every descriptor from 3 up but those in `keep` (sorted).
+fn close_all_but(keep: &[i32]) {
+    let mut from = 3;
+    for &fd in keep.iter().chain([&i32::MAX]) {
+        if fd > from {
+            // SAFETY: close_range takes no pointers; it closes [from, fd - 1].
+            unsafe { libc::syscall(libc::SYS_close_range, from as u32, (fd - 1) as u32, 0u32) };
+        }
+        from = fd.saturating_add(1);
     }
 }
 

@@ -42,6 +42,8 @@ pub struct State {
     /// another process after init died is not mistaken for the container.
     pub start_time: u64,
     pub bundle: PathBuf,
+    /// The root filesystem on the host (config.json's root.path, resolved).
+    pub rootfs: PathBuf,
     /// As written by the last verb; `status()` says what holds now.
     pub status: Status,
     pub annotations: Value,
@@ -80,7 +82,7 @@ impl State {
             "id": self.id,
             "status": status.as_str(),
             "bundle": self.bundle,
-            "rootfs": self.bundle.join("rootfs"),
+            "rootfs": self.rootfs,
             "created": self.created,
             "annotations": self.annotations,
         });
@@ -99,6 +101,7 @@ impl State {
             "pid": self.pid,
             "startTime": self.start_time,
             "bundle": self.bundle,
+            "rootfs": self.rootfs,
             "status": self.status.as_str(),
             "annotations": self.annotations,
             "created": self.created,
@@ -117,6 +120,7 @@ impl State {
             pid: v["pid"].as_i64()? as libc::pid_t,
             start_time: v["startTime"].as_u64()?,
             bundle: PathBuf::from(v["bundle"].as_str()?),
+            rootfs: PathBuf::from(v["rootfs"].as_str()?),
             status: match v["status"].as_str()? {
                 "created" => Status::Created,
                 "running" => Status::Running,
@@ -336,6 +340,7 @@ mod tests {
             pid: 42,
             start_time: 7,
             bundle: "/b".into(),
+            rootfs: "/r".into(),
             status: Status::Created,
             annotations: json!({"k": "v"}),
             created: now_rfc3339(),
