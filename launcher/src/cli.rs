@@ -349,19 +349,9 @@ mod tests {
 
     use crate::size;
 
-    /// xorshift64*: a small deterministic generator, so a failure replays.
-    struct Rng(u64);
+    use crate::testrng::Rng;
 
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[(self.next() % items.len() as u64) as usize]
-        }
         fn junk(&mut self) -> String {
             const PIECES: &[&str] = &[
                 "0",
@@ -399,7 +389,7 @@ mod tests {
                 "+5",
                 "5.5.5",
             ];
-            (0..self.next() % 5).map(|_| self.pick(PIECES)).collect()
+            (0..self.next() % 5).map(|_| *self.pick(PIECES)).collect()
         }
     }
 

@@ -24,6 +24,8 @@ mod signals;
 mod size;
 mod spec;
 mod status;
+#[cfg(test)]
+mod testrng;
 mod trace;
 mod tty;
 mod user;

@@ -54,13 +54,14 @@ pub fn user_rootfs() -> &'static Path {
     })
 }
 
-/// A fresh copy (`cp -a`) of the test rootfs, for a test that changes it; in
-/// the scratch space as `<test binary>-<what>`, replaced on each call.
+/// A fresh rootfs of its own, for a test that changes it; in the scratch
+/// space as `<test binary>-<what>`, replaced on each call. Made anew rather
+/// than copied from `rootfs()`, which other tests of the binary write to
+/// (and remove from) while they run.
 pub fn rootfs_copy(what: &str) -> PathBuf {
+    require_root();
     let dir = scratch_dir(what);
-    let _ = std::fs::remove_dir_all(&dir);
-    let status = Command::new("cp").arg("-a").arg(rootfs()).arg(&dir).status().unwrap();
-    assert!(status.success(), "cp -a {} {}", rootfs().display(), dir.display());
+    build_rootfs(&dir);
     dir
 }
 

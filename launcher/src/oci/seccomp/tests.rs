@@ -2,6 +2,7 @@
 //! (the kernel's own verdicts are in tests/seccomp_profile.rs, in real containers).
 
 use super::*;
+use crate::testrng::Rng;
 use serde_json::json;
 
 /// What the filter sees of a call.
@@ -539,26 +540,6 @@ fn docker_format_rules_resolve_for_the_container() {
     assert_eq!(parse_version("6.1.0-13-amd64"), Some((6, 1)));
     assert_eq!(parse_version("4.8"), Some((4, 8)));
     assert!(kernel_version() >= (4, 8), "uname: {:?}", kernel_version());
-}
-
-/// xorshift64*: the same cases on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
-        &from[self.below(from.len())]
-    }
 }
 
 /// The profile's meaning computed the plain way, one call at a time, for comparison with
