@@ -260,16 +260,21 @@ fn set_sysctls(sysctls: &[(String, String)], pid: libc::pid_t) -> Result<(), Str
             _ => Err(format!("join {path} to set sysctls: {}", std::io::Error::last_os_error())),
         }
     };
-    for ns in ["net", "ipc"] {
+    // Which namespace each sysctl is set in (config.rs allows only these).
+    let namespace_of = |key: &str| match key {
+        k if k.starts_with("net.") => "net",
+        "kernel.domainname" | "kernel.hostname" => "uts",
+        _ => "ipc",
+    };
+    for ns in ["net", "ipc", "uts"] {
+        if !sysctls.iter().any(|(key, _)| namespace_of(key) == ns) {
+            continue;
+        }
         let ours = open(format!("/proc/self/ns/{ns}"))?;
         let theirs = open(format!("/proc/{pid}/ns/{ns}"))?;
         enter(&theirs, &format!("the container's {ns} namespace"))?;
         let mut result = Ok(());
-        for (key, value) in sysctls {
-            let is_net = key.starts_with("net.");
-            if is_net != (ns == "net") {
-                continue;
-            }
+        for (key, value) in sysctls.iter().filter(|(key, _)| namespace_of(key) == ns) {
             let path = format!("/proc/sys/{}", key.replace('.', "/"));
             if let Err(e) = std::fs::write(&path, value) {
                 result = Err(format!("sysctl {key}={value}: write {path}: {e}"));

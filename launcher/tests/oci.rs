@@ -176,9 +176,10 @@ fn config_fields_reach_the_container() {
     let hook = |point: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat >> {}; echo ' {point}' >> {}", hook_log.display(), hook_log.display())]});
     let script = "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; ulimit -n; \
                   grep -c ' /run .* - tmpfs ' /proc/self/mountinfo; grep -c ' /dev/mqueue .* - mqueue ' /proc/self/mountinfo; \
-                  mkdir /x 2>&1; hostname; echo $FOO";
+                  mkdir /x 2>&1; hostname; echo $FOO; cat /proc/sys/kernel/domainname";
     let b = Bundle::new("fields", &["sh", "-c", script], |c| {
         c["hostname"] = json!("oci-test");
+        c["domainname"] = json!("example.org");
         c["process"]["env"] = json!(["PATH=/bin:/usr/bin", "FOO=bar"]);
         c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 64, "hard": 64}]);
         c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "network"}));
@@ -215,13 +216,14 @@ fn config_fields_reach_the_container() {
     assert!(lines[4].contains("Operation not permitted"), "seccomp: {lines:?}");
     assert_eq!(lines[5], "oci-test");
     assert_eq!(lines[6], "bar");
+    assert_eq!(lines[7], "example.org", "domainname: {lines:?}");
 }
 
 #[test]
 fn unsupported_fields_are_named() {
     require_root();
     type Edit = fn(&mut Value);
-    let cases: [(&str, Edit); 4] = [
+    let cases: [(&str, Edit); 5] = [
         ("linux.resources.cpu.cpus", |c| c["linux"]["resources"]["cpu"] = json!({"cpus": "0-1"})),
         ("linux.sysctl.kernel.hostname", |c| c["linux"]["sysctl"] = json!({"kernel.hostname": "x"})),
         ("mounts[5]: a nfs mount", |c| {
@@ -231,6 +233,7 @@ fn unsupported_fields_are_named() {
                 .push(json!({"destination": "/n", "type": "nfs", "source": "x"}))
         }),
         ("process.scheduler", |c| c["process"]["scheduler"] = json!({"policy": "SCHED_OTHER"})),
+        ("linux.rootfsPropagation \"shared\"", |c| c["linux"]["rootfsPropagation"] = json!("shared")),
     ];
     for (i, (field, edit)) in cases.into_iter().enumerate() {
         let b = Bundle::new(&format!("bad{i}"), &["true"], edit);

@@ -107,7 +107,23 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
     if !array(&linux["devices"], "linux.devices")?.is_empty() {
         return Err("linux.devices: extra device nodes are not supported: the container gets /dev/null, zero, full, random, urandom, tty and a pty".into());
     }
-    let sysctl = sysctls(&linux["sysctl"])?;
+    let mut sysctl = sysctls(&linux["sysctl"])?;
+    // The NIS domain name is the UTS namespace's, set from inside it as the
+    // sysctls are.
+    if let Some(domain) = string(&c["domainname"], "domainname")?.filter(|d| !d.is_empty()) {
+        if domain.len() > 64 || domain.contains('\0') {
+            return Err(format!("domainname {domain:?}: at most 64 bytes, no NUL"));
+        }
+        sysctl.push(("kernel.domainname".into(), domain.to_string()));
+    }
+    match string(&linux["rootfsPropagation"], "linux.rootfsPropagation")?.unwrap_or("") {
+        "" | "private" | "rprivate" | "slave" | "rslave" | "unbindable" | "runbindable" => {}
+        other => {
+            return Err(format!(
+                "linux.rootfsPropagation {other:?}: the container's mounts never propagate to the host here (private, slave and unbindable are accepted)"
+            ))
+        }
+    }
     if let Some(label) = string(&linux["mountLabel"], "linux.mountLabel")?.filter(|l| !l.is_empty()) {
         if Path::new("/sys/fs/selinux/enforce").exists() {
             return Err(format!("linux.mountLabel {label:?}: SELinux labels cannot be applied by launcher"));
@@ -201,8 +217,9 @@ fn from_json(c: &Value, bundle: &Path, id: &str) -> Result<Bundle, String> {
 }
 
 /// The sysctls to set in the container's namespaces: those of its network
-/// (net.*) and IPC (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)
-/// namespaces; any other would change the host.
+/// (net.*), IPC (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*) and UTS
+/// (kernel.domainname, kernel.hostname) namespaces; any other would change
+/// the host.
 fn sysctls(v: &Value) -> Result<Vec<(String, String)>, String> {
     let Some(map) = v.as_object() else { return Ok(Vec::new()) };
     let ipc = |k: &str| {
@@ -211,7 +228,8 @@ fn sysctls(v: &Value) -> Result<Vec<(String, String)>, String> {
     map.iter()
         .map(|(key, value)| {
             let value = value.as_str().ok_or(format!("linux.sysctl.{key}: expected a string"))?;
-            if !(key.starts_with("net.") || ipc(key)) || key.contains("..") || key.contains('/') {
+            let uts = key == "kernel.domainname" || key == "kernel.hostname";
+            if !(key.starts_with("net.") || ipc(key) || uts) || key.contains("..") || key.contains('/') {
                 return Err(format!("linux.sysctl.{key}: not namespaced (only net.* and the IPC ones are): it would change the host"));
             }
             Ok((key.clone(), value.to_string()))
