@@ -225,7 +225,7 @@ fn unsupported_fields_are_named() {
     type Edit = fn(&mut Value);
     let cases: [(&str, Edit); 5] = [
         ("linux.resources.cpu.cpus", |c| c["linux"]["resources"]["cpu"] = json!({"cpus": "0-1"})),
-        ("linux.sysctl.kernel.hostname", |c| c["linux"]["sysctl"] = json!({"kernel.hostname": "x"})),
+        ("linux.sysctl.kernel.panic", |c| c["linux"]["sysctl"] = json!({"kernel.panic": "1"})),
         ("mounts[5]: a nfs mount", |c| {
             c["mounts"]
                 .as_array_mut()
