@@ -334,3 +334,29 @@ stop_daemon() {
     wait "$pid" 2>/dev/null
     return 0
 }
+
+# After a container ID was removed: nothing named after it in the runtime's
+# state directory, in /run or DIR, and none of our cgroups.
+runtime_left_nothing() {
+    local id=$1 dir=$2 root left
+    root=$(runtime_root_for "$id")
+    left=$(runtime_state_entries "$root" | grep -F "$id")
+    want "the runtime's state directory still has $left" [ -z "$left" ] || return 1
+    no_files_named "$id" /run "$dir" || return 1
+    left=$(our_cgroups | grep -F "$id")
+    want "cgroups left: $(oneline "$left")" [ -z "$left" ]
+}
+
+# No mount added since the snapshot in file BEFORE, no process since the
+# list PROCS_BEFORE (a second look after a moment, for one still exiting).
+nothing_left_since() {
+    local before=$1 procs_before=$2 left
+    left=$(mounts_since "$before")
+    want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
+    left=$(processes_since "$procs_before")
+    if [ -n "$left" ]; then
+        sleep 1 # a process that is exiting may need a moment
+        left=$(processes_since "$procs_before")
+    fi
+    want "processes left: $(oneline "$left")" [ -z "$left" ]
+}

@@ -176,14 +176,7 @@ ctr_rm_leaves_nothing() {
     run "${CTR_RUN[@]}" --rm "$CTR_IMG" le-c-rm true
     want_rc 0 || return 1
     ctr_gone le-c-rm || return 1
-    left=$(mounts_since "$before")
-    want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
-    left=$(processes_since "$procs_before")
-    if [ -n "$left" ]; then
-        sleep 1 # a process that is exiting may need a moment
-        left=$(processes_since "$procs_before")
-    fi
-    want "processes left: $(oneline "$left")" [ -z "$left" ]
+    nothing_left_since "$before" "$procs_before"
 }
 
 section_containerd() {

@@ -148,20 +148,8 @@ docker_rm_leaves_nothing() {
     wait_for 10 sh -c '! "$@" ps -aq --no-trunc | grep -qF "$0"' "$id" "${DK[@]}"
     run "${DK[@]}" ps -aq --no-trunc
     want "the container $id is still listed after run --rm" [ -z "$(printf '%s\n' "$OUT" | grep -F "$id")" ] || return 1
-    root=$(runtime_root_for "$id")
-    left=$(runtime_state_entries "$root" | grep -F "$id")
-    want "the runtime's state directory still has $left" [ -z "$left" ] || return 1
-    no_files_named "$id" /run "$DOCKERD_DIR/exec" || return 1
-    left=$(our_cgroups | grep -F "$id")
-    want "cgroups left: $(oneline "$left")" [ -z "$left" ] || return 1
-    left=$(mounts_since "$before")
-    want "mounts left: $(oneline "$left")" [ -z "$left" ] || return 1
-    left=$(processes_since "$procs_before")
-    if [ -n "$left" ]; then
-        sleep 1 # a process that is exiting may need a moment
-        left=$(processes_since "$procs_before")
-    fi
-    want "processes left: $(oneline "$left")" [ -z "$left" ]
+    runtime_left_nothing "$id" "$DOCKERD_DIR/exec" || return 1
+    nothing_left_since "$before" "$procs_before"
 }
 
 section_docker() {

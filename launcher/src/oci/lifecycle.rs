@@ -87,7 +87,7 @@ fn create_in(dir: Dir, loaded: &Bundle, bundle: &Path, args: &Parsed) -> Result<
         Some(c) => c.keep(),
         None => (Vec::new(), Vec::new()),
     };
-    let mut st = State {
+    let st = State {
         id: dir.id.clone(),
         pid,
         start_time,
@@ -123,7 +123,6 @@ fn create_in(dir: Dir, loaded: &Bundle, bundle: &Path, args: &Parsed) -> Result<
             // Read by the child until it has exec'd init, which may be after
             // we return: never freed, as we exit soon.
             std::mem::forget(launched.command);
-            st.status = Status::Created;
             Ok(())
         }
         Err(e) => {
