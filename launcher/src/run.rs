@@ -23,22 +23,22 @@ use crate::tty::{self, Relay};
 
 /// Runs the container and returns the launcher's exit code.
 pub fn run(spec: &Spec, trace: &Trace) -> Result<i32, String> {
-    run_and_tell(spec, trace, |_, _| Ok(()))
+    run_and_tell(spec, trace, |_, _, _| Ok(()))
 }
 
-/// `run`, calling `started` with init's pid and the container's cgroup once
-/// init is released (OCI `run` records its state there).
+/// `run`, calling `started` with init's pid, the container's cgroup and
+/// whether it got a user namespace of its own, once init is released (OCI `run` records its state there).
 pub fn run_and_tell(
     spec: &Spec,
     trace: &Trace,
-    started: impl FnOnce(libc::pid_t, Option<&Cgroup>) -> Result<(), String>,
+    started: impl FnOnce(libc::pid_t, Option<&Cgroup>, bool) -> Result<(), String>,
 ) -> Result<i32, String> {
     // Block before anything exists that a signal could leave behind.
     let signals = SignalFd::block().map_err(|e| format!("set up signal handling: {e}"))?;
     let mut cgroup = None;
     let result = launch(spec, trace, Mode::Attached, &mut cgroup).and_then(|mut launched| {
         let pid = launched.container.pid;
-        started(pid, cgroup.as_ref())?;
+        started(pid, cgroup.as_ref(), launched.user_namespace)?;
         let code =
             EventLoop::new(spec, trace, &signals, launched.channel, pid).run(&mut launched.container)?;
         trace.mark("container exited");

@@ -356,7 +356,7 @@ fn run_bundle(root: &Path, args: &Parsed) -> Result<i32, String> {
     // elsewhere take the lock while we wait.
     drop(Dir::create(root, id)?);
     let trace = Trace::new(loaded.spec.trace, std::time::Instant::now());
-    let code = run::run_and_tell(&loaded.spec, &trace, |pid, cgroup| {
+    let code = run::run_and_tell(&loaded.spec, &trace, |pid, cgroup, user_namespace| {
         let start_time = state::proc_start_time(pid).map_or(0, |(t, _)| t);
         let st = State {
             id: id.to_string(),
@@ -369,7 +369,7 @@ fn run_bundle(root: &Path, args: &Parsed) -> Result<i32, String> {
             created: state::now_rfc3339(),
             cgroups: cgroup.map(|c| c.paths().iter().map(|p| p.to_path_buf()).collect()).unwrap_or_default(),
             cgroup_parents: Vec::new(),
-            user_namespace: true,
+            user_namespace,
         };
         Dir::open(root, id)?.save(&st)
     });
